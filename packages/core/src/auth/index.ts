@@ -1,0 +1,190 @@
+import { randomBytes, scrypt as scryptCallback, timingSafeEqual } from "node:crypto";
+import { promisify } from "node:util";
+import { jwtVerify, SignJWT } from "jose";
+import { z } from "zod";
+import { isSqlState, type Queryable } from "../db/index.ts";
+import { DomainError, forbidden } from "../error.ts";
+
+export const Role = z.enum(["customer", "stock_manager", "ops", "admin"]);
+export type Role = z.infer<typeof Role>;
+export const staffRoles: readonly Role[] = ["stock_manager", "ops", "admin"];
+
+export const Email = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email({ message: "must be an email address" }));
+const Password = z.string().min(8).max(256);
+const Name = z.string().trim().min(1).max(200);
+
+export const RegisterInput = z.strictObject({ email: Email, password: Password, name: Name });
+export type RegisterInput = z.infer<typeof RegisterInput>;
+export const LoginInput = z.strictObject({ email: Email, password: z.string().min(1).max(256) });
+export type LoginInput = z.infer<typeof LoginInput>;
+export const StaffInput = RegisterInput.extend({ role: Role.exclude(["customer"]) });
+export type StaffInput = z.infer<typeof StaffInput>;
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  createdAt: string;
+}
+
+/** Who is calling: the verified claims of a bearer token. */
+export interface Principal {
+  userId: string;
+  role: Role;
+}
+
+export const isStaff = (p: Principal | undefined) => !!p && staffRoles.includes(p.role);
+
+export function requireRole(principal: Principal, roles: readonly Role[]): void {
+  if (!roles.includes(principal.role)) throw forbidden();
+}
+
+// scrypt is memory-hard. N=2^15, r=8, p=3 is one of OWASP's recommended settings (32 MiB each).
+const scryptParams = { N: 2 ** 15, r: 8, p: 3, maxmem: 64 * 1024 * 1024 };
+const scrypt = promisify(scryptCallback) as (
+  password: string,
+  salt: Buffer,
+  keylen: number,
+  options: typeof scryptParams,
+) => Promise<Buffer>;
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const hash = await scrypt(password, salt, 32, scryptParams);
+  const { N, r, p } = scryptParams;
+  return `scrypt$${N}$${r}$${p}$${salt.toString("base64")}$${hash.toString("base64")}`;
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, hash] = stored.split("$");
+  if (scheme !== "scrypt" || !salt || !hash) return false;
+  const expected = Buffer.from(hash, "base64");
+  const actual = await scrypt(password, Buffer.from(salt, "base64"), expected.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+    maxmem: scryptParams.maxmem,
+  });
+  return timingSafeEqual(actual, expected);
+}
+
+// Hashed once so that a login for an unknown email costs as much as one with a wrong password.
+let decoyHash: Promise<string> | undefined;
+
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  password_hash: string;
+  created_at: Date;
+}
+
+const toUser = (r: UserRow): User => ({
+  id: r.id,
+  email: r.email,
+  name: r.name,
+  role: r.role,
+  createdAt: r.created_at.toISOString(),
+});
+
+export async function createUser(
+  db: Queryable,
+  input: RegisterInput & { role: Role },
+): Promise<User> {
+  const passwordHash = await hashPassword(input.password);
+  try {
+    const { rows } = await db.query<UserRow>(
+      `INSERT INTO users (email, password_hash, name, role) VALUES ($1, $2, $3, $4)
+       RETURNING id, email, name, role, password_hash, created_at`,
+      [input.email, passwordHash, input.name, input.role],
+    );
+    return toUser(rows[0] as UserRow);
+  } catch (err) {
+    if (isSqlState(err, "23505")) {
+      throw new DomainError("conflict", "EMAIL_TAKEN", "An account with this email already exists");
+    }
+    throw err;
+  }
+}
+
+export const register = (db: Queryable, input: RegisterInput) =>
+  createUser(db, { ...input, role: "customer" });
+
+export async function login(db: Queryable, input: LoginInput): Promise<User> {
+  const { rows } = await db.query<UserRow>(
+    "SELECT id, email, name, role, password_hash, created_at FROM users WHERE lower(email) = lower($1)",
+    [input.email],
+  );
+  const row = rows[0];
+  decoyHash ??= hashPassword(randomBytes(16).toString("hex"));
+  const ok = await verifyPassword(input.password, row?.password_hash ?? (await decoyHash));
+  if (!row || !ok) {
+    throw new DomainError("unauthenticated", "INVALID_CREDENTIALS", "Email or password is wrong");
+  }
+  return toUser(row);
+}
+
+/** Creates the given admin unless a user with that email exists; used by the local runtime at start. */
+export async function ensureAdmin(
+  db: Queryable,
+  input: { email: string; password: string; name?: string },
+): Promise<void> {
+  const { rows } = await db.query("SELECT 1 FROM users WHERE lower(email) = lower($1)", [
+    input.email,
+  ]);
+  if (rows.length > 0) return;
+  try {
+    await createUser(db, {
+      email: input.email,
+      password: input.password,
+      name: input.name ?? "Admin",
+      role: "admin",
+    });
+  } catch (err) {
+    if (!(err instanceof DomainError && err.code === "EMAIL_TAKEN")) throw err;
+  }
+}
+
+export interface TokenConfig {
+  secret: string;
+  ttlSeconds?: number;
+}
+
+const issuer = "flashstock";
+const audience = "flashstock-api";
+
+export async function issueToken(config: TokenConfig, user: User): Promise<string> {
+  return new SignJWT({ role: user.role })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(user.id)
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setIssuedAt()
+    .setExpirationTime(`${config.ttlSeconds ?? 12 * 3600}s`)
+    .sign(new TextEncoder().encode(config.secret));
+}
+
+const Claims = z.object({ sub: z.uuid(), role: Role });
+
+export async function verifyToken(config: TokenConfig, token: string): Promise<Principal> {
+  try {
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(config.secret), {
+      issuer,
+      audience,
+      algorithms: ["HS256"],
+    });
+    const claims = Claims.parse(payload);
+    return { userId: claims.sub, role: claims.role };
+  } catch {
+    throw unauthenticated("The bearer token is invalid or expired");
+  }
+}
+
+export const unauthenticated = (message = "A valid bearer token is required") =>
+  new DomainError("unauthenticated", "UNAUTHENTICATED", message);

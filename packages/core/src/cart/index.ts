@@ -1,0 +1,163 @@
+import { z } from "zod";
+import type { Principal } from "../auth/index.ts";
+import { DEFAULT_CURRENCY } from "../catalog/index.ts";
+import type { Db, Queryable } from "../db/index.ts";
+import { DomainError, insufficientStockForSku, notFound } from "../error.ts";
+
+/** Per line. Large enough for any retail basket, small enough that totals stay exact in a double. */
+export const MAX_LINE_QUANTITY = 10_000;
+export const MAX_CART_LINES = 100;
+
+export const CartId = z.uuid({ message: "must be a cart id (UUID)" });
+export const SetItemInput = z.strictObject({
+  quantity: z.number().int().min(0).max(MAX_LINE_QUANTITY),
+});
+export type SetItemInput = z.infer<typeof SetItemInput>;
+
+export interface CartItem {
+  sku: string;
+  name: string;
+  quantity: number;
+  unitPriceCents: number;
+  lineTotalCents: number;
+}
+export interface Cart {
+  id: string;
+  status: "open" | "checked_out";
+  items: CartItem[];
+  subtotalCents: number;
+  currency: string;
+}
+
+interface CartRow {
+  id: string;
+  customer_id: string | null;
+  status: Cart["status"];
+}
+
+/**
+ * A cart made with a customer token belongs to that customer and to no one else: to anyone else it
+ * does not exist (404, not 403, so that ids cannot be probed). An anonymous cart is reachable by
+ * whoever holds its unguessable id, and becomes the customer's at checkout.
+ */
+function assertAccess(cart: CartRow | undefined, id: string, principal?: Principal): CartRow {
+  if (!cart || (cart.customer_id !== null && cart.customer_id !== principal?.userId)) {
+    throw notFound("Cart", { cartId: id });
+  }
+  return cart;
+}
+
+const cartClosed = (id: string) =>
+  new DomainError("conflict", "CART_CLOSED", "The cart has already been checked out", {
+    cartId: id,
+  });
+
+export async function createCart(db: Queryable, principal?: Principal): Promise<Cart> {
+  const { rows } = await db.query<CartRow>(
+    "INSERT INTO carts (customer_id) VALUES ($1) RETURNING id, customer_id, status",
+    [principal?.userId ?? null],
+  );
+  const cart = rows[0] as CartRow;
+  return {
+    id: cart.id,
+    status: cart.status,
+    items: [],
+    subtotalCents: 0,
+    currency: DEFAULT_CURRENCY,
+  };
+}
+
+export async function getCart(db: Queryable, id: string, principal?: Principal): Promise<Cart> {
+  const { rows } = await db.query<CartRow>(
+    "SELECT id, customer_id, status FROM carts WHERE id = $1",
+    [id],
+  );
+  return readCart(db, assertAccess(rows[0], id, principal));
+}
+
+async function readCart(db: Queryable, cart: CartRow): Promise<Cart> {
+  const { rows } = await db.query<CartItem & { currency: string }>(
+    `SELECT i.sku, p.name, i.quantity, p.price_cents AS "unitPriceCents",
+            p.price_cents * i.quantity AS "lineTotalCents", p.currency
+       FROM cart_items i JOIN products p USING (sku)
+      WHERE i.cart_id = $1
+      ORDER BY i.added_at, i.sku`,
+    [cart.id],
+  );
+  return {
+    id: cart.id,
+    status: cart.status,
+    items: rows.map(({ currency: _c, ...item }) => item),
+    subtotalCents: rows.reduce((sum, r) => sum + r.lineTotalCents, 0),
+    currency: rows[0]?.currency ?? DEFAULT_CURRENCY,
+  };
+}
+
+/**
+ * Sets a line's quantity (0 removes it). The cart only validates against current stock; it reserves
+ * nothing, and checkout checks again. The cart row is locked so that a concurrent checkout either
+ * sees this change or makes it fail with CART_CLOSED.
+ */
+export async function setItem(
+  db: Db,
+  id: string,
+  sku: string,
+  input: SetItemInput,
+  principal?: Principal,
+): Promise<Cart> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<CartRow>(
+      "SELECT id, customer_id, status FROM carts WHERE id = $1 FOR UPDATE",
+      [id],
+    );
+    const cart = assertAccess(rows[0], id, principal);
+    if (cart.status !== "open") throw cartClosed(id);
+
+    const product = await tx.query<{ available: number; currency: string }>(
+      "SELECT s.available, p.currency FROM products p JOIN stock s USING (sku) WHERE p.sku = $1",
+      [sku],
+    );
+    const stock = product.rows[0];
+    if (!stock) throw notFound("Product", { sku });
+
+    if (input.quantity === 0) {
+      await tx.query("DELETE FROM cart_items WHERE cart_id = $1 AND sku = $2", [id, sku]);
+    } else {
+      if (input.quantity > stock.available) {
+        throw insufficientStockForSku(sku, input.quantity, stock.available);
+      }
+      const others = await tx.query<{ lines: number; currencies: string[] }>(
+        `SELECT count(*)::int AS lines, coalesce(array_agg(DISTINCT p.currency), '{}') AS currencies
+           FROM cart_items i JOIN products p USING (sku) WHERE i.cart_id = $1 AND i.sku <> $2`,
+        [id, sku],
+      );
+      const { lines, currencies } = others.rows[0] as { lines: number; currencies: string[] };
+      if (currencies.some((c) => c !== stock.currency)) {
+        throw new DomainError(
+          "conflict",
+          "CURRENCY_MISMATCH",
+          "All items of a cart must be priced in one currency",
+          { sku, currency: stock.currency, cartCurrency: currencies[0] },
+        );
+      }
+      if (lines >= MAX_CART_LINES) {
+        throw new DomainError(
+          "conflict",
+          "CART_LINE_LIMIT",
+          `A cart holds at most ${MAX_CART_LINES} different products`,
+          { max: MAX_CART_LINES },
+        );
+      }
+      await tx.query(
+        `INSERT INTO cart_items (cart_id, sku, quantity) VALUES ($1, $2, $3)
+         ON CONFLICT (cart_id, sku) DO UPDATE SET quantity = EXCLUDED.quantity`,
+        [id, sku, input.quantity],
+      );
+    }
+    await tx.query("UPDATE carts SET updated_at = now() WHERE id = $1", [id]);
+    return readCart(tx, cart);
+  });
+}
+
+export const removeItem = (db: Db, id: string, sku: string, principal?: Principal) =>
+  setItem(db, id, sku, { quantity: 0 }, principal);

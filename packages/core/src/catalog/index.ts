@@ -1,0 +1,207 @@
+import { z } from "zod";
+import { type Db, isSqlState, type Queryable } from "../db/index.ts";
+import { DomainError, notFound } from "../error.ts";
+import { decodeCursor, encodeCursor, Limit, type Page } from "../pagination.ts";
+
+export const Sku = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 letters, digits, '.', '_' or '-'");
+export const Currency = z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code such as EUR");
+/** Stock quantities fit comfortably in Postgres integer, with room for any single adjustment. */
+export const MAX_STOCK = 1_000_000_000;
+const StockQuantity = z.number().int().min(0).max(MAX_STOCK);
+const Text = (max: number) => z.string().trim().max(max);
+const Attributes = z
+  .record(z.string().min(1).max(64), z.union([z.string().max(500), z.number(), z.boolean()]))
+  .refine((a) => Object.keys(a).length <= 50, "at most 50 attributes");
+
+export const DEFAULT_CURRENCY = "EUR";
+
+const productFields = {
+  name: Text(200).min(1),
+  description: Text(5000),
+  priceCents: z.number().int().min(0).max(1_000_000_000),
+  currency: Currency,
+  category: Text(100).min(1).nullable(),
+  imageUrls: z.array(z.url({ protocol: /^https?$/ }).max(2048)).max(20),
+  attributes: Attributes,
+};
+
+export const CreateProductInput = z.strictObject({
+  sku: Sku,
+  ...productFields,
+  description: productFields.description.default(""),
+  currency: productFields.currency.default(DEFAULT_CURRENCY),
+  category: productFields.category.optional().default(null),
+  imageUrls: productFields.imageUrls.default([]),
+  attributes: productFields.attributes.default({}),
+  available: StockQuantity,
+  minQuantity: StockQuantity,
+});
+export type CreateProductInput = z.infer<typeof CreateProductInput>;
+
+export const UpdateProductInput = z
+  .strictObject(productFields)
+  .partial()
+  .refine((u) => Object.keys(u).length > 0, "at least one field to change");
+export type UpdateProductInput = z.infer<typeof UpdateProductInput>;
+
+export const ListProductsInput = z.object({
+  limit: Limit,
+  cursor: z.string().max(500).optional(),
+  category: Text(100).min(1).optional(),
+  q: Text(200).min(1).optional(),
+});
+export type ListProductsInput = z.infer<typeof ListProductsInput>;
+
+export interface Product {
+  sku: string;
+  name: string;
+  description: string;
+  priceCents: number;
+  currency: string;
+  category: string | null;
+  imageUrls: string[];
+  attributes: Record<string, string | number | boolean>;
+  available: number;
+}
+
+const productColumns = `p.sku, p.name, p.description, p.price_cents, p.currency, p.category,
+  p.image_urls, p.attributes, s.available`;
+
+interface ProductRow {
+  sku: string;
+  name: string;
+  description: string;
+  price_cents: number;
+  currency: string;
+  category: string | null;
+  image_urls: string[];
+  attributes: Record<string, string | number | boolean>;
+  available: number;
+}
+
+const toProduct = (r: ProductRow): Product => ({
+  sku: r.sku,
+  name: r.name,
+  description: r.description,
+  priceCents: r.price_cents,
+  currency: r.currency,
+  category: r.category,
+  imageUrls: r.image_urls,
+  attributes: r.attributes,
+  available: r.available,
+});
+
+/** Escapes LIKE wildcards so that a search for "50%" finds "50%", not everything. */
+const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * Keyset pagination on the SKU (the primary key): a page starts strictly after the last SKU served,
+ * so no item present for the whole walk is ever skipped or repeated, whatever is inserted meanwhile.
+ */
+export async function listProducts(
+  db: Queryable,
+  input: ListProductsInput,
+): Promise<Page<Product>> {
+  const after = input.cursor ? decodeCursor(input.cursor, z.tuple([z.string()]))[0] : null;
+  const { rows } = await db.query<ProductRow>(
+    `SELECT ${productColumns} FROM products p JOIN stock s USING (sku)
+      WHERE ($1::text IS NULL OR p.sku > $1)
+        AND ($2::text IS NULL OR p.category = $2)
+        AND ($3::text IS NULL OR p.name ILIKE $3 OR p.description ILIKE $3 OR p.sku ILIKE $3)
+      ORDER BY p.sku
+      LIMIT $4`,
+    [after, input.category ?? null, input.q ? likePattern(input.q) : null, input.limit + 1],
+  );
+  const items = rows.slice(0, input.limit).map(toProduct);
+  const last = items.at(-1);
+  return {
+    items,
+    nextCursor: rows.length > input.limit && last ? encodeCursor([last.sku]) : null,
+  };
+}
+
+export async function getProduct(db: Queryable, sku: string): Promise<Product> {
+  const { rows } = await db.query<ProductRow>(
+    `SELECT ${productColumns} FROM products p JOIN stock s USING (sku) WHERE p.sku = $1`,
+    [sku],
+  );
+  if (!rows[0]) throw notFound("Product", { sku });
+  return toProduct(rows[0]);
+}
+
+export async function createProduct(
+  db: Db,
+  input: CreateProductInput,
+  actorId: string,
+): Promise<Product> {
+  try {
+    await db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO products (sku, name, description, price_cents, currency, category, image_urls, attributes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          input.sku,
+          input.name,
+          input.description,
+          input.priceCents,
+          input.currency,
+          input.category,
+          JSON.stringify(input.imageUrls),
+          JSON.stringify(input.attributes),
+        ],
+      );
+      await tx.query("INSERT INTO stock (sku, available, min_quantity) VALUES ($1, $2, $3)", [
+        input.sku,
+        input.available,
+        input.minQuantity,
+      ]);
+      // The opening balance is a movement too, so that sum(delta) = available holds from day one.
+      if (input.available > 0) {
+        await tx.query(
+          `INSERT INTO stock_movements (sku, delta, reason, available_after, actor_id)
+           VALUES ($1, $2, 'initial', $2, $3)`,
+          [input.sku, input.available, actorId],
+        );
+      }
+    });
+  } catch (err) {
+    if (isSqlState(err, "23505")) {
+      throw new DomainError("conflict", "SKU_EXISTS", `A product with SKU ${input.sku} exists`, {
+        sku: input.sku,
+      });
+    }
+    throw err;
+  }
+  return getProduct(db, input.sku);
+}
+
+const columnByField: Record<keyof UpdateProductInput, string> = {
+  name: "name",
+  description: "description",
+  priceCents: "price_cents",
+  currency: "currency",
+  category: "category",
+  imageUrls: "image_urls",
+  attributes: "attributes",
+};
+
+export async function updateProduct(
+  db: Queryable,
+  sku: string,
+  input: UpdateProductInput,
+): Promise<Product> {
+  const fields = Object.keys(input) as (keyof UpdateProductInput)[];
+  const values = fields.map((f) => {
+    const v = input[f];
+    return f === "imageUrls" || f === "attributes" ? JSON.stringify(v) : v;
+  });
+  const sets = fields.map((f, i) => `${columnByField[f]} = $${i + 2}`);
+  const { rowCount } = await db.query(
+    `UPDATE products SET ${sets.join(", ")}, updated_at = now() WHERE sku = $1`,
+    [sku, ...values],
+  );
+  if (!rowCount) throw notFound("Product", { sku });
+  return getProduct(db, sku);
+}

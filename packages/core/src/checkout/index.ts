@@ -1,0 +1,100 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { Principal } from "../auth/index.ts";
+import { CartId } from "../cart/index.ts";
+import type { Queryable } from "../db/index.ts";
+import { DomainError, insufficientStock } from "../error.ts";
+import { type Order, toOrder } from "../order/index.ts";
+
+const Line = (max: number) => z.string().trim().min(1).max(max);
+
+export const ShippingAddress = z.strictObject({
+  name: Line(200),
+  line1: Line(200),
+  line2: z.string().trim().max(200).optional(),
+  city: Line(100),
+  postalCode: Line(20),
+  country: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .regex(/^[A-Z]{2}$/, "an ISO 3166-1 alpha-2 code such as DE"),
+});
+export type ShippingAddress = z.infer<typeof ShippingAddress>;
+
+export const CheckoutInput = z.strictObject({ cartId: CartId, shippingAddress: ShippingAddress });
+export type CheckoutInput = z.infer<typeof CheckoutInput>;
+
+/** RFC draft "The Idempotency-Key HTTP Header Field": an opaque string; we take 1-255 printable ASCII. */
+export const IdempotencyKey = z
+  .string({ message: "the Idempotency-Key header is required" })
+  .regex(/^[\x20-\x7E]{1,255}$/, "1-255 printable ASCII characters");
+
+export interface PlaceOrderResult {
+  order: Order;
+  /** True when this is the stored answer to an earlier request with the same key. */
+  replayed: boolean;
+}
+
+/** Stable JSON (sorted keys), so that the same request always hashes the same. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export const requestHash = (input: CheckoutInput) =>
+  createHash("sha256").update(canonical(input)).digest("hex");
+
+/**
+ * The address as a duplicate detector should see it: case, spacing and Unicode compatibility forms
+ * folded, so that "10  Main St." and "10 main st." are the same place.
+ */
+export function addressKey(a: ShippingAddress): string {
+  const fold = (s: string | undefined) =>
+    (s ?? "").normalize("NFKC").toLowerCase().replace(/\s+/g, " ").trim();
+  return [a.name, a.line1, a.line2, a.city, a.postalCode.replace(/\s+/g, ""), a.country]
+    .map(fold)
+    .join("\n");
+}
+
+/**
+ * Turns a cart into an order in one database call (see place_order in the migrations): the
+ * idempotency key, the cart, the order, its outbox event and then the conditional stock decrements,
+ * all committed together or not at all.
+ */
+export async function placeOrder(
+  db: Queryable,
+  principal: Principal,
+  idempotencyKey: string,
+  input: CheckoutInput,
+): Promise<PlaceOrderResult> {
+  try {
+    const { rows } = await db.query<{ result: { replayed: boolean; order: Order } }>(
+      "SELECT place_order($1, $2, $3, $4, $5, $6) AS result",
+      [
+        principal.userId,
+        idempotencyKey,
+        requestHash(input),
+        input.cartId,
+        JSON.stringify(input.shippingAddress),
+        addressKey(input.shippingAddress),
+      ],
+    );
+    const result = rows[0]?.result as { replayed: boolean; order: Order };
+    return { replayed: result.replayed, order: toOrder(result.order) };
+  } catch (err) {
+    // Re-raise with the shared constructor so every INSUFFICIENT_STOCK reads the same.
+    if (err instanceof DomainError && err.code === "INSUFFICIENT_STOCK") {
+      throw insufficientStock(
+        (err.details?.lines as { sku: string; requested: number; available: number }[]) ?? [],
+      );
+    }
+    throw err;
+  }
+}

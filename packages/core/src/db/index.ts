@@ -1,0 +1,175 @@
+import { Pool as NeonPool } from "@neondatabase/serverless";
+import pg from "pg";
+import { DomainError, type ErrorKind } from "../error.ts";
+
+// bigint columns (money) hold values far below 2^53: read them as numbers, not strings.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number | null;
+}
+
+/** What the domain needs of a database: a query, and a transaction made of queries. */
+export interface Queryable {
+  query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+}
+
+export interface Db extends Queryable {
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  end(): Promise<void>;
+}
+
+export interface DbConfig {
+  url: string;
+  /** `pg` for a regular Postgres over TCP, `neon` for Neon's serverless driver (WebSocket). */
+  driver?: "pg" | "neon";
+  /** Pool size. A Lambda serves one request at a time, so 1 is right there; locally more. */
+  max?: number;
+}
+
+interface PoolLike {
+  query(text: string, values?: unknown[]): Promise<QueryResult<never>>;
+  connect(): Promise<PoolClientLike>;
+  end(): Promise<void>;
+  on(event: "error", listener: (err: Error) => void): unknown;
+}
+interface PoolClientLike {
+  query(text: string, values?: unknown[]): Promise<QueryResult<never>>;
+  release(err?: Error | boolean): void;
+}
+
+export function createDb(config: DbConfig): Db {
+  const options = {
+    connectionString: config.url,
+    max: config.max ?? 10,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+  };
+  const pool: PoolLike =
+    config.driver === "neon"
+      ? (new NeonPool(options) as unknown as PoolLike)
+      : (new pg.Pool(options) as unknown as PoolLike);
+  // A backend killed under an idle client must not crash the process; the pool drops the client.
+  pool.on("error", () => {});
+
+  return {
+    query: (text, values) => translateErrors(() => pool.query(text, values)),
+    transaction: (work) => withRetry(() => runTransaction(pool, work)),
+    end: () => pool.end(),
+  };
+}
+
+async function runTransaction<T>(pool: PoolLike, work: (tx: Queryable) => Promise<T>): Promise<T> {
+  const client = await translateErrors(() => pool.connect());
+  let broken: Error | undefined;
+  try {
+    await client.query("BEGIN");
+    const result = await work({
+      query: (text, values) => translateErrors(() => client.query(text, values)),
+    });
+    await translateErrors(() => client.query("COMMIT"));
+    return result;
+  } catch (err) {
+    try {
+      await client.query("ROLLBACK");
+    } catch (rollbackError) {
+      broken = rollbackError as Error;
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+const retryable = new Set(["40001", "40P01"]);
+
+/** Serialization failures and deadlocks are the database asking for a retry: never the client's problem. */
+async function withRetry<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      if (attempt >= attempts || !code || !retryable.has(code)) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+    }
+  }
+}
+
+const kindBySqlState: Record<string, ErrorKind> = {
+  FS400: "invalid",
+  FS404: "not_found",
+  FS409: "conflict",
+  FS422: "unprocessable",
+};
+
+/** Connection-level failures: the request did not reach a verdict, the client may retry. */
+const unavailableCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "57P01", // admin_shutdown: backend terminated
+  "57P02",
+  "57P03", // cannot_connect_now: the server is starting or stopping
+  "53300", // too_many_connections
+]);
+
+async function translateErrors<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw translate(err);
+  }
+}
+
+function translate(err: unknown): unknown {
+  if (err instanceof DomainError) return err;
+  const e = err as { code?: string; message?: string; detail?: string };
+  const kind = e.code ? kindBySqlState[e.code] : undefined;
+  if (kind && e.message) {
+    let details: Record<string, unknown> | undefined;
+    try {
+      details = e.detail ? JSON.parse(e.detail) : undefined;
+    } catch {
+      details = undefined;
+    }
+    return new DomainError(kind, e.message, describe(e.message), details);
+  }
+  if (
+    (e.code && (unavailableCodes.has(e.code) || e.code.startsWith("08"))) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      e.message ?? "",
+    )
+  ) {
+    return new DomainError(
+      "unavailable",
+      "SERVICE_UNAVAILABLE",
+      "The database is unavailable; retry the request (with the same Idempotency-Key for checkout)",
+      undefined,
+    );
+  }
+  // Keep the driver error as the cause so that retry logic and logs can see the SQLSTATE.
+  return Object.assign(new Error(e.message ?? String(err), { cause: err }), { code: e.code });
+}
+
+const messages: Record<string, string> = {
+  IDEMPOTENCY_KEY_REUSED: "This Idempotency-Key was already used with a different request body",
+  NOT_FOUND: "Not found",
+  CART_CLOSED: "The cart has already been checked out",
+  CART_EMPTY: "The cart has no items",
+  CURRENCY_MISMATCH: "All items of an order must be priced in one currency",
+  INSUFFICIENT_STOCK: "Not enough stock",
+  STOCK_LIMIT_EXCEEDED: "Stock cannot exceed 1,000,000,000 units",
+};
+
+function describe(code: string): string {
+  return messages[code] ?? code;
+}
+
+/** True when a driver error is the given SQLSTATE (e.g. 23505 unique_violation). */
+export function isSqlState(err: unknown, code: string): boolean {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return e.code === code || e.cause?.code === code;
+}

@@ -1,0 +1,161 @@
+import { z } from "zod";
+import { MAX_STOCK } from "../catalog/index.ts";
+import type { Db, Queryable } from "../db/index.ts";
+import { insufficientStockForSku, notFound } from "../error.ts";
+import { decodeCursor, encodeCursor, type Page } from "../pagination.ts";
+
+/** Why stock moved. `initial`, `sale` and `cancellation` are written by the system only. */
+export const MovementReason = z.enum([
+  "initial",
+  "sale",
+  "cancellation",
+  "restock",
+  "correction",
+  "damage",
+  "return",
+  "loss",
+]);
+export type MovementReason = z.infer<typeof MovementReason>;
+
+const ManualReason = MovementReason.extract(["restock", "correction", "damage", "return", "loss"]);
+const increasing: readonly string[] = ["restock", "return"];
+const decreasing: readonly string[] = ["damage", "loss"];
+
+export const AdjustStockInput = z
+  .strictObject({
+    delta: z
+      .number()
+      .int()
+      .min(-MAX_STOCK)
+      .max(MAX_STOCK)
+      .refine((d) => d !== 0, "must not be 0"),
+    reason: ManualReason,
+    note: z.string().trim().max(1000).optional(),
+  })
+  .refine((a) => !increasing.includes(a.reason) || a.delta > 0, {
+    message: "restock and return must add stock (delta > 0)",
+    path: ["delta"],
+  })
+  .refine((a) => !decreasing.includes(a.reason) || a.delta < 0, {
+    message: "damage and loss must remove stock (delta < 0)",
+    path: ["delta"],
+  });
+export type AdjustStockInput = z.infer<typeof AdjustStockInput>;
+
+export const SetMinimumInput = z.strictObject({
+  minQuantity: z.number().int().min(0).max(MAX_STOCK),
+});
+export type SetMinimumInput = z.infer<typeof SetMinimumInput>;
+
+export const ListInventoryInput = z.object({
+  low: z
+    .enum(["true", "false"])
+    .optional()
+    .transform((v) => v === "true"),
+});
+
+export interface StockLevel {
+  sku: string;
+  available: number;
+  minQuantity: number;
+}
+export interface InventoryItem extends StockLevel {
+  name: string;
+  low: boolean;
+}
+export interface Movement {
+  at: string;
+  delta: number;
+  reason: MovementReason;
+  orderId: string | null;
+  availableAfter: number;
+}
+
+/** `low` means at or below nothing to spare: strictly under the reorder point, as the alerts use. */
+export async function listInventory(
+  db: Queryable,
+  input: { low: boolean },
+): Promise<{ items: InventoryItem[] }> {
+  const { rows } = await db.query<InventoryItem>(
+    `SELECT s.sku, p.name, s.available, s.min_quantity AS "minQuantity",
+            s.available < s.min_quantity AS low
+       FROM stock s JOIN products p USING (sku)
+      WHERE NOT $1 OR s.available < s.min_quantity
+      ORDER BY s.sku`,
+    [input.low],
+  );
+  return { items: rows };
+}
+
+export async function getStockLevel(db: Queryable, sku: string): Promise<StockLevel> {
+  const { rows } = await db.query<StockLevel>(
+    `SELECT sku, available, min_quantity AS "minQuantity" FROM stock WHERE sku = $1`,
+    [sku],
+  );
+  if (!rows[0]) throw notFound("Product", { sku });
+  return rows[0];
+}
+
+/**
+ * A stock manager's correction, restock or write-off: one conditional update through
+ * apply_stock_delta, so the ledger row and any threshold event commit with it or not at all.
+ */
+export async function adjustStock(
+  db: Db,
+  sku: string,
+  input: AdjustStockInput,
+  actorId: string,
+): Promise<StockLevel> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ after: number | null }>(
+      `SELECT apply_stock_delta($1, $2, $3, NULL, $4, $5) AS after`,
+      [sku, input.delta, input.reason, actorId, input.note ?? null],
+    );
+    if (rows[0]?.after == null) {
+      const level = await getStockLevel(tx, sku);
+      throw insufficientStockForSku(sku, -input.delta, level.available);
+    }
+    return getStockLevel(tx, sku);
+  });
+}
+
+export async function setMinimum(
+  db: Queryable,
+  sku: string,
+  input: SetMinimumInput,
+): Promise<StockLevel> {
+  const { rows } = await db.query<StockLevel>(
+    `UPDATE stock SET min_quantity = $2, updated_at = now() WHERE sku = $1
+     RETURNING sku, available, min_quantity AS "minQuantity"`,
+    [sku, input.minQuantity],
+  );
+  if (!rows[0]) throw notFound("Product", { sku });
+  return rows[0];
+}
+
+export const ListMovementsInput = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(500).optional(),
+});
+export type ListMovementsInput = z.infer<typeof ListMovementsInput>;
+
+/** The ledger of one SKU, oldest first, in pages (a hot SKU has one row per unit sold). */
+export async function listMovements(
+  db: Queryable,
+  sku: string,
+  input: ListMovementsInput,
+): Promise<Page<Movement>> {
+  await getStockLevel(db, sku);
+  const after = input.cursor ? decodeCursor(input.cursor, z.tuple([z.number().int()]))[0] : 0;
+  const { rows } = await db.query<Movement & { id: number; at: Date }>(
+    `SELECT id, at, delta, reason, order_id AS "orderId", available_after AS "availableAfter"
+       FROM stock_movements WHERE sku = $1 AND id > $2 ORDER BY id LIMIT $3`,
+    [sku, after, input.limit + 1],
+  );
+  const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(({ id: _id, at, ...m }) => ({ at: at.toISOString(), ...m })),
+    nextCursor: rows.length > input.limit && last ? encodeCursor([last.id]) : null,
+  };
+}

@@ -1,0 +1,154 @@
+import { z } from "zod";
+import { isStaff, type Principal, type Role } from "../auth/index.ts";
+import type { Db, Queryable } from "../db/index.ts";
+import { DomainError, forbidden, notFound } from "../error.ts";
+import { decodeCursor, encodeCursor, Limit, type Page } from "../pagination.ts";
+
+export const OrderStatus = z.enum(["placed", "on_hold", "confirmed", "cancelled"]);
+export type OrderStatus = z.infer<typeof OrderStatus>;
+export const OrderId = z.uuid({ message: "must be an order id (UUID)" });
+
+export interface OrderLine {
+  sku: string;
+  name: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+export interface Order {
+  id: string;
+  status: OrderStatus;
+  customerId: string;
+  lines: OrderLine[];
+  totalCents: number;
+  currency: string;
+  shippingAddress: Record<string, string>;
+  createdAt: string;
+}
+
+/** One field order for every order the API prints, whether it came from SQL, jsonb or a replay. */
+export const toOrder = (o: Order): Order => ({
+  id: o.id,
+  status: o.status,
+  customerId: o.customerId,
+  lines: o.lines.map((l) => ({
+    sku: l.sku,
+    name: l.name,
+    quantity: l.quantity,
+    unitPriceCents: l.unitPriceCents,
+  })),
+  totalCents: o.totalCents,
+  currency: o.currency,
+  shippingAddress: addressFields(o.shippingAddress),
+  createdAt: o.createdAt,
+});
+
+const addressKeys = ["name", "line1", "line2", "city", "postalCode", "country"];
+const addressFields = (a: Record<string, string>) =>
+  Object.fromEntries(addressKeys.filter((k) => a[k] !== undefined).map((k) => [k, a[k] as string]));
+
+const orderSelect = `
+  SELECT o.id, o.status, o.customer_id AS "customerId", o.total_cents AS "totalCents",
+         o.currency, o.shipping_address AS "shippingAddress", o.created_at AS "createdAt",
+         (SELECT json_agg(json_build_object('sku', l.sku, 'name', l.name, 'quantity', l.quantity,
+                                            'unitPriceCents', l.unit_price_cents) ORDER BY l.sku)
+            FROM order_lines l WHERE l.order_id = o.id) AS lines
+    FROM orders o`;
+
+type OrderRow = Omit<Order, "createdAt"> & { createdAt: Date };
+const fromRow = (r: OrderRow): Order => toOrder({ ...r, createdAt: r.createdAt.toISOString() });
+
+/** Customers see their own orders only; to them anyone else's order does not exist. */
+function assertCanRead(order: OrderRow | undefined, id: string, principal: Principal): OrderRow {
+  if (!order || (!isStaff(principal) && order.customerId !== principal.userId)) {
+    throw notFound("Order", { orderId: id });
+  }
+  return order;
+}
+
+export async function getOrder(db: Queryable, id: string, principal: Principal): Promise<Order> {
+  const { rows } = await db.query<OrderRow>(`${orderSelect} WHERE o.id = $1`, [id]);
+  return fromRow(assertCanRead(rows[0], id, principal));
+}
+
+export const ListOrdersInput = z.object({
+  limit: Limit,
+  cursor: z.string().max(500).optional(),
+  status: OrderStatus.optional(),
+});
+export type ListOrdersInput = z.infer<typeof ListOrdersInput>;
+
+/** Newest first, keyset on (created_at, id) so pages never skip or repeat under new orders. */
+export async function listOrders(
+  db: Queryable,
+  principal: Principal,
+  input: ListOrdersInput,
+): Promise<Page<Order>> {
+  const after = input.cursor
+    ? decodeCursor(input.cursor, z.tuple([z.iso.datetime(), z.uuid()]))
+    : null;
+  const { rows } = await db.query<OrderRow>(
+    `${orderSelect}
+      WHERE ($1::uuid IS NULL OR o.customer_id = $1)
+        AND ($2::text IS NULL OR o.status = $2)
+        AND ($3::timestamptz IS NULL OR (o.created_at, o.id) < ($3, $4::uuid))
+      ORDER BY o.created_at DESC, o.id DESC
+      LIMIT $5`,
+    [
+      isStaff(principal) ? null : principal.userId,
+      input.status ?? null,
+      after?.[0] ?? null,
+      after?.[1] ?? null,
+      input.limit + 1,
+    ],
+  );
+  const items = rows.slice(0, input.limit).map(fromRow);
+  const last = items.at(-1);
+  return {
+    items,
+    nextCursor: rows.length > input.limit && last ? encodeCursor([last.createdAt, last.id]) : null,
+  };
+}
+
+const cancellable: readonly OrderStatus[] = ["placed", "on_hold"];
+const cancellingStaff: readonly Role[] = ["ops", "admin"];
+
+/**
+ * Cancels an order and puts its units back, each through apply_stock_delta with a `cancellation`
+ * movement, in SKU order (the order checkout locks in) and in one transaction with the status change.
+ */
+export async function cancelOrder(db: Db, id: string, principal: Principal): Promise<Order> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<OrderRow>(`${orderSelect} WHERE o.id = $1 FOR UPDATE OF o`, [
+      id,
+    ]);
+    const order = assertCanRead(rows[0], id, principal);
+    if (order.customerId !== principal.userId && !cancellingStaff.includes(principal.role)) {
+      throw forbidden();
+    }
+    if (!cancellable.includes(order.status)) {
+      throw new DomainError(
+        "conflict",
+        "INVALID_STATE",
+        `An order that is ${order.status} cannot be cancelled`,
+        { orderId: id, status: order.status, allowed: cancellable },
+      );
+    }
+    await tx.query("UPDATE orders SET status = 'cancelled', updated_at = now() WHERE id = $1", [
+      id,
+    ]);
+    for (const line of order.lines) {
+      await tx.query("SELECT apply_stock_delta($1, $2, 'cancellation', $3, $4, NULL)", [
+        line.sku,
+        line.quantity,
+        id,
+        principal.userId,
+      ]);
+    }
+    await tx.query(
+      `INSERT INTO outbox (type, data) VALUES ('order.cancelled', jsonb_build_object(
+         'orderId', $1::uuid, 'customerId', $2::uuid, 'cancelledBy', $3::uuid, 'lines', $4::jsonb))`,
+      [id, order.customerId, principal.userId, JSON.stringify(order.lines)],
+    );
+    return fromRow({ ...order, status: "cancelled" });
+  });
+}

@@ -1,0 +1,24 @@
+import { z } from "zod";
+import { DomainError } from "./error.ts";
+
+/** Keyset cursors are opaque to clients: base64url of the JSON key of the last item served. */
+export function encodeCursor(key: unknown[]): string {
+  return Buffer.from(JSON.stringify(key)).toString("base64url");
+}
+
+export function decodeCursor<T extends z.ZodType>(cursor: string, shape: T): z.infer<T> {
+  try {
+    return shape.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
+  } catch {
+    throw new DomainError("invalid", "INVALID_CURSOR", "The cursor is not one this API issued", {
+      cursor,
+    });
+  }
+}
+
+export const Limit = z.coerce.number().int().min(1).max(100).default(20);
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}

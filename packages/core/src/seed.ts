@@ -1,0 +1,73 @@
+import { type CreateProductInput, createProduct } from "./catalog/index.ts";
+import type { Db } from "./db/index.ts";
+
+type DemoProduct = Omit<
+  CreateProductInput,
+  "description" | "imageUrls" | "attributes" | "currency"
+>;
+
+/** A small catalog so that a fresh `npm start` has something to browse and to sell out. */
+export const demoProducts: DemoProduct[] = [
+  {
+    sku: "TEE-BLK-M",
+    name: "Black T-shirt (M)",
+    priceCents: 1999,
+    category: "apparel",
+    available: 120,
+    minQuantity: 20,
+  },
+  {
+    sku: "TEE-WHT-M",
+    name: "White T-shirt (M)",
+    priceCents: 1999,
+    category: "apparel",
+    available: 80,
+    minQuantity: 20,
+  },
+  {
+    sku: "HOODIE-GRY-L",
+    name: "Grey hoodie (L)",
+    priceCents: 4999,
+    category: "apparel",
+    available: 40,
+    minQuantity: 10,
+  },
+  {
+    sku: "MUG-LOGO",
+    name: "Logo mug",
+    priceCents: 1299,
+    category: "home",
+    available: 200,
+    minQuantity: 30,
+  },
+  {
+    sku: "SNEAKER-LTD-42",
+    name: "Limited sneaker (EU 42)",
+    priceCents: 17999,
+    category: "footwear",
+    available: 25,
+    minQuantity: 5,
+  },
+  {
+    sku: "CAP-RED",
+    name: "Red cap",
+    priceCents: 2499,
+    category: "apparel",
+    available: 60,
+    minQuantity: 10,
+  },
+];
+
+/** Loads the demo catalog into an empty database; a database with any product is left alone. */
+export async function seedDemoCatalog(db: Db, actorId: string): Promise<number> {
+  const { rows } = await db.query("SELECT 1 FROM products LIMIT 1");
+  if (rows.length > 0) return 0;
+  for (const p of demoProducts) {
+    await createProduct(
+      db,
+      { ...p, description: "", currency: "EUR", imageUrls: [], attributes: {} },
+      actorId,
+    );
+  }
+  return demoProducts.length;
+}

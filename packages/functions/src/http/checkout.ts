@@ -1,0 +1,14 @@
+import type { Principal } from "@flashstock/core/auth/index";
+import * as Checkout from "@flashstock/core/checkout/index";
+import { reply, route } from "../lib/http.ts";
+import { db } from "../lib/resources.ts";
+
+export const checkout = route({
+  access: ["customer"],
+  headers: { "idempotency-key": Checkout.IdempotencyKey },
+  body: Checkout.CheckoutInput,
+}).handler(async ({ body, headers, principal }) => {
+  const key = headers["idempotency-key"] as string;
+  const { order, replayed } = await Checkout.placeOrder(db(), principal as Principal, key, body);
+  return reply(201, order, replayed ? { "idempotent-replayed": "true" } : {});
+});

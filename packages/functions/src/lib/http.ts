@@ -1,0 +1,257 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import {
+  type Principal,
+  type Role,
+  requireRole,
+  unauthenticated,
+  verifyToken,
+} from "@flashstock/core/auth/index";
+import { DomainError, type ErrorKind } from "@flashstock/core/error";
+import middy, { type MiddlewareObj } from "@middy/core";
+import type {
+  APIGatewayProxyEventV2,
+  Context,
+  APIGatewayProxyStructuredResultV2 as HttpResult,
+} from "aws-lambda";
+import type { ZodType, z } from "zod";
+import { config } from "./config.ts";
+import { logger } from "./resources.ts";
+
+/**
+ * Who may call a route: `public` reads no token; `optional` reads one when sent (a bad one is still
+ * a 401); `authenticated` needs any valid token; a list of roles needs one of them.
+ */
+export type Access = "public" | "optional" | "authenticated" | readonly Role[];
+
+export interface RouteSpec<P, Q, B> {
+  access: Access;
+  path?: ZodType<P>;
+  query?: ZodType<Q>;
+  body?: ZodType<B>;
+  /** Header names (lower case) the handler reads; each validated by its schema. */
+  headers?: Record<string, ZodType<string>>;
+}
+
+export interface Input<P, Q, B> {
+  path: P;
+  query: Q;
+  body: B;
+  headers: Record<string, string>;
+  principal: Principal | undefined;
+}
+
+/** What a handler returns: a body (sent as 200) or a full reply. */
+export interface Reply {
+  statusCode: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+export const reply = (
+  statusCode: number,
+  body: unknown,
+  headers?: Record<string, string>,
+): Reply => (headers ? { statusCode, body, headers } : { statusCode, body });
+export const created = (body: unknown, headers?: Record<string, string>) =>
+  reply(201, body, headers);
+
+const statusByKind: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unprocessable: 422,
+  unavailable: 503,
+};
+
+const json = (
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResult => ({
+  statusCode,
+  headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
+  body: JSON.stringify(body),
+});
+
+export function errorBody(code: string, message: string, details?: Record<string, unknown>) {
+  return { error: details ? { code, message, details } : { code, message } };
+}
+
+const invalid = (code: string, message: string, details?: Record<string, unknown>) =>
+  new DomainError("invalid", code, message, details);
+
+function validationError(where: string, error: z.ZodError): DomainError {
+  return invalid("VALIDATION_FAILED", `The request ${where} is invalid`, {
+    in: where,
+    issues: error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+  });
+}
+
+/** The one place where failures become HTTP responses. Bad input is never a 500. */
+const errorMapping = (): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
+  onError: (request) => {
+    const err = request.error;
+    if (err instanceof DomainError) {
+      const status = statusByKind[err.kind];
+      (status >= 500 ? logger.error : logger.info).call(logger, "request failed", {
+        status,
+        code: err.code,
+      });
+      request.response = json(status, errorBody(err.code, err.message, err.details));
+      return;
+    }
+    logger.error("unhandled error", err as Error);
+    request.response = json(
+      500,
+      errorBody("INTERNAL_ERROR", "Something went wrong on our side; it has been logged"),
+    );
+  },
+});
+
+function bearerToken(event: APIGatewayProxyEventV2): string | undefined {
+  const header = event.headers?.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header.trim());
+  if (!match?.[1]) throw unauthenticated("The Authorization header must be 'Bearer <token>'");
+  return match[1];
+}
+
+type Parsed = { flashstock: Input<unknown, unknown, unknown> };
+
+const authentication = (
+  access: Access,
+): MiddlewareObj<APIGatewayProxyEventV2 & Parsed, HttpResult> => ({
+  before: async (request) => {
+    if (access === "public") return;
+    const token = bearerToken(request.event);
+    const principal = token ? await verifyToken(tokenConfig(), token) : undefined;
+    if (access !== "optional") {
+      if (!principal) throw unauthenticated();
+      if (access !== "authenticated") requireRole(principal, access);
+    }
+    request.event.flashstock.principal = principal;
+  },
+});
+
+export const tokenConfig = () => {
+  const c = config();
+  return { secret: c.jwtSecret, ttlSeconds: c.tokenTtlSeconds };
+};
+
+/** Postgres cannot store NUL in text, and lone surrogates are not text: both are rejected up front. */
+function findBadString(value: unknown, path: string[] = []): string | undefined {
+  if (typeof value === "string") {
+    return value.includes("\u0000") || !value.isWellFormed()
+      ? path.join(".") || "(root)"
+      : undefined;
+  }
+  if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      const keyBad = findBadString(k, [...path, k]);
+      if (keyBad) return keyBad;
+      const bad = findBadString(v, [...path, k]);
+      if (bad) return bad;
+    }
+  }
+  return undefined;
+}
+
+function checkStrings(where: string, value: unknown): void {
+  const bad = findBadString(value);
+  if (bad !== undefined) {
+    throw invalid("VALIDATION_FAILED", `The request ${where} is invalid`, {
+      in: where,
+      issues: [{ path: bad, message: "must not contain NUL characters or unpaired surrogates" }],
+    });
+  }
+}
+
+function readBody(event: APIGatewayProxyEventV2): unknown {
+  const raw = event.body;
+  if (raw === undefined || raw === null || raw === "") {
+    throw invalid("VALIDATION_FAILED", "The request body is required", { in: "body" });
+  }
+  const limit = config().maxBodyBytes;
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
+  if (bytes.length > limit) {
+    throw new DomainError("too_large", "BODY_TOO_LARGE", `The body exceeds ${limit} bytes`, {
+      limit,
+      size: bytes.length,
+    });
+  }
+  const type = event.headers?.["content-type"];
+  if (type !== undefined && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
+    throw invalid("UNSUPPORTED_MEDIA_TYPE", "The body must be application/json", {
+      contentType: type,
+    });
+  }
+  try {
+    return JSON.parse(bytes.toString("utf8"));
+  } catch {
+    throw invalid("MALFORMED_JSON", "The request body is not valid JSON");
+  }
+}
+
+function parse<T>(where: string, schema: ZodType<T> | undefined, value: unknown): T {
+  if (!schema) return undefined as T;
+  checkStrings(where, value);
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationError(where, result.error);
+  return result.data;
+}
+
+const parsing = <P, Q, B>(
+  spec: RouteSpec<P, Q, B>,
+): MiddlewareObj<APIGatewayProxyEventV2 & Parsed, HttpResult> => ({
+  before: (request) => {
+    const { event } = request;
+    const input = event.flashstock;
+    input.path = parse("path", spec.path, event.pathParameters ?? {});
+    input.query = parse("query", spec.query, event.queryStringParameters ?? {});
+    for (const [name, schema] of Object.entries(spec.headers ?? {})) {
+      const value = parse(`header ${name}`, schema, event.headers?.[name]);
+      input.headers[name] = value;
+    }
+    if (spec.body) input.body = parse("body", spec.body, readBody(event));
+  },
+});
+
+const toResult = (result: unknown): HttpResult => {
+  const r = result as Partial<Reply>;
+  if (r && typeof r === "object" && typeof r.statusCode === "number" && "body" in r) {
+    return json(r.statusCode, r.body, r.headers);
+  }
+  return json(200, result);
+};
+
+/**
+ * Builds an API Gateway (HTTP API, payload v2) handler: logging context, error mapping,
+ * authentication and parsing are middlewares; the handler gets typed input and calls the core.
+ */
+export function route<P = undefined, Q = undefined, B = undefined>(spec: RouteSpec<P, Q, B>) {
+  return {
+    handler(fn: (input: Input<P, Q, B>) => Promise<unknown>) {
+      return middy<APIGatewayProxyEventV2 & Parsed, HttpResult, Error, Context>({
+        timeoutEarlyInMillis: 0,
+      })
+        .use(injectLambdaContext(logger, { resetKeys: true }))
+        .use(errorMapping())
+        .use({
+          before: (request) => {
+            request.event.flashstock = {
+              path: undefined,
+              query: undefined,
+              body: undefined,
+              headers: {},
+              principal: undefined,
+            };
+          },
+        })
+        .use(authentication(spec.access))
+        .use(parsing(spec))
+        .handler(async (event) => toResult(await fn(event.flashstock as Input<P, Q, B>)));
+    },
+  };
+}

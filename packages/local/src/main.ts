@@ -1,0 +1,87 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { resolve } from "node:path";
+import { ensureAdmin } from "@flashstock/core/auth/index";
+import { createDb } from "@flashstock/core/db/index";
+import { migrate } from "@flashstock/core/db/migrate";
+import { seedDemoCatalog } from "@flashstock/core/seed";
+import { closeDb } from "@flashstock/functions/lib/resources";
+import { routes } from "../../../infra/topology.ts";
+import { startEmbeddedPostgres } from "./postgres.ts";
+import { startHttpServer } from "./server.ts";
+
+const env = process.env;
+const dataDir = resolve(env.DATA_DIR ?? ".data");
+const port = Number(env.PORT ?? 3000);
+const pgPort = Number(env.PG_PORT ?? 54329);
+const adminEmail = env.ADMIN_EMAIL ?? "admin@example.com";
+const adminPassword = env.ADMIN_PASSWORD ?? "admin-local-only";
+
+/** Locally a JWT secret is made once per data directory, so tokens survive a restart. */
+function localJwtSecret(): string {
+  const file = resolve(dataDir, "jwt-secret");
+  if (!existsSync(file))
+    writeFileSync(file, randomBytes(32).toString("base64url"), { mode: 0o600 });
+  return readFileSync(file, "utf8").trim();
+}
+
+async function main() {
+  await mkdir(dataDir, { recursive: true });
+  const postgres = env.DATABASE_URL
+    ? undefined
+    : await startEmbeddedPostgres({
+        dataDir: resolve(dataDir, "postgres"),
+        port: pgPort,
+        database: "flashstock",
+      });
+  const databaseUrl = env.DATABASE_URL ?? (postgres?.url as string);
+
+  // The handlers read their configuration from the environment, as they do in Lambda.
+  env.DATABASE_URL = databaseUrl;
+  env.JWT_SECRET ??= localJwtSecret();
+  env.DB_POOL_MAX ??= "20";
+  env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+
+  const db = createDb({ url: databaseUrl, max: 2 });
+  const applied = await migrate(db);
+  await ensureAdmin(db, { email: adminEmail, password: adminPassword });
+  const admin = await db.query<{ id: string }>(
+    "SELECT id FROM users WHERE lower(email) = lower($1)",
+    [adminEmail],
+  );
+  const seeded = env.SEED_DEMO === "0" ? 0 : await seedDemoCatalog(db, admin.rows[0]?.id as string);
+  await db.end();
+
+  const http = await startHttpServer(routes, { port, host: env.HOST ?? "127.0.0.1" });
+  console.log(
+    [
+      `flashstock is running at ${http.url}`,
+      `  database: ${postgres ? `embedded Postgres on port ${pgPort}, data in ${dataDir}` : "DATABASE_URL"}`,
+      `  migrations applied now: ${applied.length ? applied.join(", ") : "none (up to date)"}`,
+      `  admin: ${adminEmail} / ${env.ADMIN_PASSWORD ? "(ADMIN_PASSWORD)" : adminPassword}`,
+      seeded
+        ? `  demo catalog: ${seeded} products loaded`
+        : "  demo catalog: not loaded (database not empty or SEED_DEMO=0)",
+      "  Ctrl-C stops the server and Postgres; the data is kept for the next start.",
+    ].join("\n"),
+  );
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("stopping...");
+    await http.close();
+    await closeDb();
+    await postgres?.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
