@@ -228,6 +228,19 @@ BEGIN
       DETAIL = jsonb_build_object('cartId', p_cart_id)::text;
   END IF;
 
+  -- Fail fast, without waiting for any row lock, when a line is already short: once a flash sale
+  -- sells out, the losing buyers cost one read instead of a queue on the hot row. This read decides
+  -- nothing in the buyer's favour: the conditional decrements below still do.
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+           'sku', s.sku, 'requested', i.quantity, 'available', s.available) ORDER BY s.sku), '[]')
+    INTO v_short
+    FROM cart_items i JOIN stock s ON s.sku = i.sku
+   WHERE i.cart_id = p_cart_id AND s.available < i.quantity;
+  IF jsonb_array_length(v_short) > 0 THEN
+    RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'INSUFFICIENT_STOCK',
+      DETAIL = jsonb_build_object('lines', v_short)::text;
+  END IF;
+
   UPDATE carts SET status = 'checked_out', customer_id = p_customer_id, updated_at = v_now
    WHERE id = p_cart_id;
 

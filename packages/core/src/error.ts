@@ -19,8 +19,9 @@ export class DomainError extends Error {
     readonly code: string,
     message: string,
     readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = "DomainError";
   }
 }

@@ -35,13 +35,13 @@ async function main() {
         port: pgPort,
         database: "flashstock",
       });
-  const databaseUrl = env.DATABASE_URL ?? (postgres?.url as string);
+  const databaseUrl = env.DATABASE_URL || (postgres?.url as string);
 
   // The handlers read their configuration from the environment, as they do in Lambda.
   env.DATABASE_URL = databaseUrl;
-  env.JWT_SECRET ??= localJwtSecret();
-  env.DB_POOL_MAX ??= "20";
-  env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+  env.JWT_SECRET ||= localJwtSecret();
+  env.DB_POOL_MAX ||= "20";
+  env.POWERTOOLS_LOG_LEVEL ||= "WARN";
 
   const db = createDb({ url: databaseUrl, max: 2 });
   const applied = await migrate(db);

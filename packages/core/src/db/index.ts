@@ -148,6 +148,7 @@ function translate(err: unknown): unknown {
       "SERVICE_UNAVAILABLE",
       "The database is unavailable; retry the request (with the same Idempotency-Key for checkout)",
       undefined,
+      { cause: err },
     );
   }
   // Keep the driver error as the cause so that retry logic and logs can see the SQLSTATE.

@@ -1,0 +1,127 @@
+import { randomUUID } from "node:crypto";
+import * as Cart from "@flashstock/core/cart/index";
+import { placeOrder } from "@flashstock/core/checkout/index";
+import { DomainError } from "@flashstock/core/error";
+import { adjustStock } from "@flashstock/core/inventory/index";
+import { cancelOrder } from "@flashstock/core/order/index";
+import { checkLedger, useDatabase } from "@flashstock/testing/database";
+import { address, createTestProduct, createUser, type TestUser } from "@flashstock/testing/fixtures";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+
+const t = useDatabase();
+
+type Op =
+  | { kind: "setItem"; customer: number; sku: number; quantity: number }
+  | { kind: "checkout"; customer: number; reuseKey: boolean }
+  | { kind: "cancel"; pick: number }
+  | { kind: "adjust"; sku: number; delta: number };
+
+const CUSTOMERS = 3;
+const SKUS = 3;
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    kind: fc.constant("setItem" as const),
+    customer: fc.nat(CUSTOMERS - 1),
+    sku: fc.nat(SKUS - 1),
+    quantity: fc.nat(4),
+  }),
+  fc.record({ kind: fc.constant("checkout" as const), customer: fc.nat(CUSTOMERS - 1), reuseKey: fc.boolean() }),
+  fc.record({ kind: fc.constant("cancel" as const), pick: fc.nat(20) }),
+  fc.record({
+    kind: fc.constant("adjust" as const),
+    sku: fc.nat(SKUS - 1),
+    delta: fc.integer({ min: -4, max: 4 }).filter((d) => d !== 0),
+  }),
+);
+
+/** Operations in one batch run at the same time, so the database sees them interleaved. */
+const scenario = fc.record({
+  stock: fc.array(fc.nat(6), { minLength: SKUS, maxLength: SKUS }),
+  minimums: fc.array(fc.nat(3), { minLength: SKUS, maxLength: SKUS }),
+  batches: fc.array(fc.array(op, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 }),
+});
+
+// A retry with the last key after moving to a new cart is a different body: 422, as it must be.
+const expected = new Set([
+  "INSUFFICIENT_STOCK",
+  "CART_CLOSED",
+  "CART_EMPTY",
+  "INVALID_STATE",
+  "IDEMPOTENCY_KEY_REUSED",
+]);
+
+describe("stock invariants under random interleavings (fast-check)", () => {
+  it("never lets available go below 0 and keeps initial + sum(movements) = available", async () => {
+    const customers: TestUser[] = [];
+    for (let i = 0; i < CUSTOMERS; i++) customers.push(await createUser(t.db));
+    const staff = await createUser(t.db, "admin");
+
+    await fc.assert(
+      fc.asyncProperty(scenario, async ({ stock, minimums, batches }) => {
+        // Prepare: fresh SKUs for this run, one open cart and one last key per customer.
+        const skus: string[] = [];
+        for (let i = 0; i < SKUS; i++) {
+          const p = await createTestProduct(t.db, {
+            available: stock[i] ?? 0,
+            minQuantity: minimums[i] ?? 0,
+          });
+          skus.push(p.sku);
+        }
+        const carts = await Promise.all(customers.map((c) => Cart.createCart(t.db, c.principal)));
+        const cartIds = carts.map((c) => c.id);
+        const lastKey = customers.map(() => randomUUID());
+        const orders: { id: string; customer: TestUser }[] = [];
+
+        const run = async (o: Op) => {
+          switch (o.kind) {
+            case "setItem": {
+              const c = customers[o.customer] as TestUser;
+              return Cart.setItem(t.db, cartIds[o.customer] as string, skus[o.sku] as string, { quantity: o.quantity }, c.principal);
+            }
+            case "checkout": {
+              const c = customers[o.customer] as TestUser;
+              const key = o.reuseKey ? (lastKey[o.customer] as string) : randomUUID();
+              lastKey[o.customer] = key;
+              const cartId = cartIds[o.customer] as string;
+              const { order } = await placeOrder(t.db, c.principal, key, { cartId, shippingAddress: address });
+              if (!orders.some((x) => x.id === order.id)) orders.push({ id: order.id, customer: c });
+              // The customer moves on to a new cart, as a storefront would.
+              if (cartIds[o.customer] === cartId) {
+                cartIds[o.customer] = (await Cart.createCart(t.db, c.principal)).id;
+              }
+              return order;
+            }
+            case "cancel": {
+              const target = orders[o.pick % Math.max(orders.length, 1)];
+              if (!target) return undefined;
+              return cancelOrder(t.db, target.id, o.pick % 2 ? target.customer.principal : staff.principal);
+            }
+            case "adjust":
+              return adjustStock(t.db, skus[o.sku] as string, { delta: o.delta, reason: "correction" }, staff.id);
+          }
+        };
+
+        for (const batch of batches) {
+          // Act
+          const outcomes = await Promise.allSettled(batch.map(run));
+
+          // Assess: only the documented business refusals, never anything else.
+          for (const outcome of outcomes) {
+            if (outcome.status === "rejected") {
+              const err = outcome.reason;
+              expect(err instanceof DomainError && expected.has(err.code), String(err)).toBe(true);
+            }
+          }
+          for (const row of await checkLedger(t.db)) {
+            expect(row.available).toBeGreaterThanOrEqual(0);
+            expect(row.ledgerSum).toBe(row.available);
+            expect(row.soldInOrders).toBe(row.soldInLedger);
+          }
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
