@@ -11,7 +11,10 @@ describe("migrations", () => {
     const admin = new pg.Client({ connectionString: inject("postgresAdminUrl") });
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
-    const db = createDb({ url: inject("postgresAdminUrl").replace(/\/postgres$/, `/${name}`), max: 4 });
+    const db = createDb({
+      url: inject("postgresAdminUrl").replace(/\/postgres$/, `/${name}`),
+      max: 4,
+    });
     try {
       // Act
       const [first, second] = await Promise.all([migrate(db), migrate(db)]);

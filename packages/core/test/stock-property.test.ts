@@ -5,7 +5,12 @@ import { DomainError } from "@flashstock/core/error";
 import { adjustStock } from "@flashstock/core/inventory/index";
 import { cancelOrder } from "@flashstock/core/order/index";
 import { checkLedger, useDatabase } from "@flashstock/testing/database";
-import { address, createTestProduct, createUser, type TestUser } from "@flashstock/testing/fixtures";
+import {
+  address,
+  createTestProduct,
+  createUser,
+  type TestUser,
+} from "@flashstock/testing/fixtures";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
@@ -27,7 +32,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     sku: fc.nat(SKUS - 1),
     quantity: fc.nat(4),
   }),
-  fc.record({ kind: fc.constant("checkout" as const), customer: fc.nat(CUSTOMERS - 1), reuseKey: fc.boolean() }),
+  fc.record({
+    kind: fc.constant("checkout" as const),
+    customer: fc.nat(CUSTOMERS - 1),
+    reuseKey: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant("cancel" as const), pick: fc.nat(20) }),
   fc.record({
     kind: fc.constant("adjust" as const),
@@ -71,22 +80,32 @@ describe("stock invariants under random interleavings (fast-check)", () => {
         }
         const carts = await Promise.all(customers.map((c) => Cart.createCart(t.db, c.principal)));
         const cartIds = carts.map((c) => c.id);
-        const lastKey = customers.map(() => randomUUID());
+        const lastKey: string[] = customers.map(() => randomUUID());
         const orders: { id: string; customer: TestUser }[] = [];
 
         const run = async (o: Op) => {
           switch (o.kind) {
             case "setItem": {
               const c = customers[o.customer] as TestUser;
-              return Cart.setItem(t.db, cartIds[o.customer] as string, skus[o.sku] as string, { quantity: o.quantity }, c.principal);
+              return Cart.setItem(
+                t.db,
+                cartIds[o.customer] as string,
+                skus[o.sku] as string,
+                { quantity: o.quantity },
+                c.principal,
+              );
             }
             case "checkout": {
               const c = customers[o.customer] as TestUser;
               const key = o.reuseKey ? (lastKey[o.customer] as string) : randomUUID();
               lastKey[o.customer] = key;
               const cartId = cartIds[o.customer] as string;
-              const { order } = await placeOrder(t.db, c.principal, key, { cartId, shippingAddress: address });
-              if (!orders.some((x) => x.id === order.id)) orders.push({ id: order.id, customer: c });
+              const { order } = await placeOrder(t.db, c.principal, key, {
+                cartId,
+                shippingAddress: address,
+              });
+              if (!orders.some((x) => x.id === order.id))
+                orders.push({ id: order.id, customer: c });
               // The customer moves on to a new cart, as a storefront would.
               if (cartIds[o.customer] === cartId) {
                 cartIds[o.customer] = (await Cart.createCart(t.db, c.principal)).id;
@@ -96,10 +115,19 @@ describe("stock invariants under random interleavings (fast-check)", () => {
             case "cancel": {
               const target = orders[o.pick % Math.max(orders.length, 1)];
               if (!target) return undefined;
-              return cancelOrder(t.db, target.id, o.pick % 2 ? target.customer.principal : staff.principal);
+              return cancelOrder(
+                t.db,
+                target.id,
+                o.pick % 2 ? target.customer.principal : staff.principal,
+              );
             }
             case "adjust":
-              return adjustStock(t.db, skus[o.sku] as string, { delta: o.delta, reason: "correction" }, staff.id);
+              return adjustStock(
+                t.db,
+                skus[o.sku] as string,
+                { delta: o.delta, reason: "correction" },
+                staff.id,
+              );
           }
         };
 

@@ -24,7 +24,8 @@ async function http(method: string, path: string, token: string, body?: unknown,
     },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
-  return { status: res.status, body: await res.json() };
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 describe("a flash sale over HTTP on the local runtime", () => {
@@ -65,7 +66,13 @@ describe("a flash sale over HTTP on the local runtime", () => {
     const stock = await http("GET", `/products/${product.sku}`, buyers[0]?.token as string);
     expect(stock.body.available).toBe(0);
     const [row] = (await checkLedger(t.db)).filter((r) => r.sku === product.sku);
-    expect(row).toEqual({ sku: product.sku, available: 0, ledgerSum: 0, soldInOrders: 25, soldInLedger: 25 });
+    expect(row).toEqual({
+      sku: product.sku,
+      available: 0,
+      ledgerSum: 0,
+      soldInOrders: 25,
+      soldInLedger: 25,
+    });
     const events = await t.db.query<{ type: string }>(
       "SELECT type FROM outbox WHERE data->>'sku' = $1 ORDER BY seq",
       [product.sku],

@@ -7,6 +7,8 @@ import { freePort } from "@flashstock/testing/ports";
 import { afterAll, describe, expect, it } from "vitest";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
+const json = async (res: Response): Promise<any> => res.json();
 const started: ChildProcess[] = [];
 
 /** Runs what `npm start` runs, with its own data directory and ports, until it prints its URL. */
@@ -56,25 +58,33 @@ describe("npm start (the local runtime)", () => {
       // Act: first start
       const first = await start(env);
       const health = await fetch(`${first.url}/health`);
-      const products = await (await fetch(`${first.url}/products?limit=100`)).json();
+      const products = await json(await fetch(`${first.url}/products?limit=100`));
       const login = await fetch(`${first.url}/auth/login`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ email: "admin@example.com", password: "admin-local-only" }),
       });
-      const { token } = await login.json();
+      const { token } = await json(login);
       const created = await fetch(`${first.url}/products`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body: JSON.stringify({ sku: "KEEP-ME", name: "Kept", priceCents: 100, available: 3, minQuantity: 1 }),
+        body: JSON.stringify({
+          sku: "KEEP-ME",
+          name: "Kept",
+          priceCents: 100,
+          available: 3,
+          minQuantity: 1,
+        }),
       });
       const firstExit = await first.stop();
 
       // Act: second start on the same data directory
       const second = await start(env);
       const kept = await fetch(`${second.url}/products/KEEP-ME`);
-      const again = await (await fetch(`${second.url}/products?limit=100`)).json();
-      const stillValid = await fetch(`${second.url}/inventory`, { headers: { authorization: `Bearer ${token}` } });
+      const again = await json(await fetch(`${second.url}/products?limit=100`));
+      const stillValid = await fetch(`${second.url}/inventory`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       const secondExit = await second.stop();
 
       // Assess

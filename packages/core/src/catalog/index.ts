@@ -104,7 +104,8 @@ export async function listProducts(
   db: Queryable,
   input: ListProductsInput,
 ): Promise<Page<Product>> {
-  const after = input.cursor ? decodeCursor(input.cursor, z.tuple([z.string()]))[0] : null;
+  // The key is a SKU: anything else (a NUL, which Postgres cannot take, included) is not our cursor.
+  const after = input.cursor ? decodeCursor(input.cursor, z.tuple([Sku]))[0] : null;
   const { rows } = await db.query<ProductRow>(
     `SELECT ${productColumns} FROM products p JOIN stock s USING (sku)
       WHERE ($1::text IS NULL OR p.sku > $1)
