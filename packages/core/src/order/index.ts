@@ -77,15 +77,19 @@ export const ListOrdersInput = z.object({
 });
 export type ListOrdersInput = z.infer<typeof ListOrdersInput>;
 
+/** The key of the last order served. Postgres has no year 0, so no cursor of ours holds one. */
+const OrderCursor = z.tuple([
+  z.iso.datetime().refine((at) => !at.startsWith("0000-"), "not a Postgres timestamp"),
+  z.uuid(),
+]);
+
 /** Newest first, keyset on (created_at, id) so pages never skip or repeat under new orders. */
 export async function listOrders(
   db: Queryable,
   principal: Principal,
   input: ListOrdersInput,
 ): Promise<Page<Order>> {
-  const after = input.cursor
-    ? decodeCursor(input.cursor, z.tuple([z.iso.datetime(), z.uuid()]))
-    : null;
+  const after = input.cursor ? decodeCursor(input.cursor, OrderCursor) : null;
   const { rows } = await db.query<OrderRow>(
     `${orderSelect}
       WHERE ($1::uuid IS NULL OR o.customer_id = $1)
