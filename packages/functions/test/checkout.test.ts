@@ -105,6 +105,20 @@ describe("POST /checkout: placing an order", () => {
     ]);
   });
 
+  it("treats a null line2 as no line2", async () => {
+    // Prepare
+    const buyer = await createUser(t.db);
+    const product = await createTestProduct(t.db);
+    const cartId = await cartWith(buyer, { [product.sku]: 1 });
+
+    // Act
+    const r = await checkout(buyer, cartId, randomUUID(), { ...address, line2: null } as never);
+
+    // Assess
+    expect(r.status).toBe(201);
+    expect(r.body.shippingAddress).toEqual(address);
+  });
+
   it("serves the same order from GET /orders/{id} as checkout returned", async () => {
     // Prepare
     const buyer = await createUser(t.db);

@@ -11,7 +11,13 @@ const Line = (max: number) => z.string().trim().min(1).max(max);
 export const ShippingAddress = z.strictObject({
   name: Line(200),
   line1: Line(200),
-  line2: z.string().trim().max(200).optional(),
+  // Storefronts send an empty optional field as null as often as they leave it out.
+  line2: z
+    .string()
+    .trim()
+    .max(200)
+    .nullish()
+    .transform((v) => v || undefined),
   city: Line(100),
   postalCode: Line(20),
   country: z
