@@ -113,7 +113,8 @@ const errorMapping = (): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
 function bearerToken(event: APIGatewayProxyEventV2): string | undefined {
   const header = event.headers?.authorization;
   if (header === undefined) return undefined;
-  const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header.trim());
+  // The scheme name is case-insensitive (RFC 9110, section 11.1).
+  const match = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim());
   if (!match?.[1]) throw unauthenticated("The Authorization header must be 'Bearer <token>'");
   return match[1];
 }
@@ -140,19 +141,37 @@ export const tokenConfig = () => {
   return { secret: c.jwtSecret, ttlSeconds: c.tokenTtlSeconds };
 };
 
-/** Postgres cannot store NUL in text, and lone surrogates are not text: both are rejected up front. */
-function findBadString(value: unknown, path: string[] = []): string | undefined {
-  if (typeof value === "string") {
-    return value.includes("\u0000") || !value.isWellFormed()
-      ? path.join(".") || "(root)"
-      : undefined;
-  }
-  if (value && typeof value === "object") {
-    for (const [k, v] of Object.entries(value)) {
-      const keyBad = findBadString(k, [...path, k]);
-      if (keyBad) return keyBad;
-      const bad = findBadString(v, [...path, k]);
-      if (bad) return bad;
+interface Visit {
+  value: unknown;
+  key?: string;
+  parent?: Visit;
+}
+
+const isBadString = (s: string) => s.includes("\u0000") || !s.isWellFormed();
+
+/**
+ * Postgres cannot store NUL in text, and lone surrogates are not text: both are rejected up front.
+ * Walks with an explicit stack, not recursion: a 64 KB body can nest 32,000 levels deep, which
+ * would overflow the call stack (a 500). Keys are checked before their values, depth first.
+ */
+function findBadString(root: unknown): string | undefined {
+  const pathOf = (visit: Visit) => {
+    const keys: string[] = [];
+    for (let v: Visit | undefined = visit; v?.key !== undefined; v = v.parent) keys.push(v.key);
+    return keys.reverse().join(".") || "(root)";
+  };
+  const stack: Visit[] = [{ value: root }];
+  for (let visit = stack.pop(); visit; visit = stack.pop()) {
+    if (visit.key !== undefined && isBadString(visit.key)) return pathOf(visit);
+    const { value } = visit;
+    if (typeof value === "string") {
+      if (isBadString(value)) return pathOf(visit);
+    } else if (value && typeof value === "object") {
+      const entries = Object.entries(value);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i] as [string, unknown];
+        stack.push({ value: child, key, parent: visit });
+      }
     }
   }
   return undefined;
