@@ -278,6 +278,29 @@ describe("authentication and roles on protected routes", () => {
     expectError(empty, 401, "UNAUTHENTICATED");
   });
 
+  it("accepts the bearer scheme name in any case (RFC 9110)", async () => {
+    // Prepare
+    const admin = await createUser(t.db, "admin");
+
+    // Act
+    const response = await protectedCall(undefined, { authorization: `bearer ${admin.token}` });
+
+    // Assess
+    expect(response.status).toBe(200);
+  });
+
+  it("answers a valid token whose account no longer exists with 401, not 500", async () => {
+    // Prepare
+    const gone = await createUser(t.db);
+    await t.db.query("DELETE FROM users WHERE id = $1", [gone.id]);
+
+    // Act
+    const cart = await call("POST", "/carts", { token: gone.token });
+
+    // Assess
+    expectError(cart, 401, "UNAUTHENTICATED");
+  });
+
   it("answers a garbage token with 401 UNAUTHENTICATED", async () => {
     // Act
     const response = await protectedCall("not.a.jwt");

@@ -364,6 +364,8 @@ describe("POST /checkout: Idempotency-Key", () => {
     ["empty", ""],
     ["longer than 255 characters", "k".repeat(256)],
     ["holding a control character", "key\u0001"],
+    ["of spaces only", "   "],
+    ["ending with a space", "key "],
     ["holding a newline", "key\nsecond line"],
     ["holding a non-ASCII character", "clé"],
   ])(
@@ -594,6 +596,10 @@ describe("POST /checkout: refusals and input handling", () => {
     [
       "a country that is not a two-letter code",
       (cartId: string) => ({ cartId, shippingAddress: { ...address, country: "GBR" } }),
+    ],
+    [
+      "a country that only upper-cases to two letters (ß)",
+      (cartId: string) => ({ cartId, shippingAddress: { ...address, country: "ß" } }),
     ],
     [
       "a country with digits",

@@ -4,6 +4,7 @@ import { routes } from "../../../infra/topology.ts";
 
 export { apiGatewayEvent as httpEvent, lambdaContext } from "@flashstock/local/event";
 
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
 export interface ApiResponse<T = any> {
   status: number;
   headers: Record<string, string>;
@@ -26,12 +27,15 @@ const dispatch = createDispatcher(routes);
  * handler module. No HTTP socket, so thousands of calls stay cheap; one test suite also goes
  * through the real HTTP server.
  */
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
 export async function call<T = any>(
   method: string,
   url: string,
   options: RequestOptions = {},
 ): Promise<ApiResponse<T>> {
-  const [rawPath, rawQueryString = ""] = url.split("?", 2) as [string, string?];
+  const q = url.indexOf("?");
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const rawQueryString = q < 0 ? "" : url.slice(q + 1);
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: HttpRequestLike["body"];

@@ -17,24 +17,32 @@ export const ShippingAddress = z.strictObject({
     .trim()
     .max(200)
     .nullish()
-    .transform((v) => v || undefined),
+    .transform((v) => v || undefined)
+    .optional(),
   city: Line(100),
   postalCode: Line(20),
+  // Checked before upper-casing: "ß".toUpperCase() is "SS".
   country: z
     .string()
     .trim()
-    .toUpperCase()
-    .regex(/^[A-Z]{2}$/, "an ISO 3166-1 alpha-2 code such as DE"),
+    .regex(/^[A-Za-z]{2}$/, "an ISO 3166-1 alpha-2 code such as DE")
+    .toUpperCase(),
 });
 export type ShippingAddress = z.infer<typeof ShippingAddress>;
 
 export const CheckoutInput = z.strictObject({ cartId: CartId, shippingAddress: ShippingAddress });
 export type CheckoutInput = z.infer<typeof CheckoutInput>;
 
-/** RFC draft "The Idempotency-Key HTTP Header Field": an opaque string; we take 1-255 printable ASCII. */
+/**
+ * RFC draft "The Idempotency-Key HTTP Header Field": an opaque string. We take 1-255 printable
+ * ASCII characters, not starting or ending with a space (HTTP would trim those anyway).
+ */
 export const IdempotencyKey = z
   .string({ message: "the Idempotency-Key header is required" })
-  .regex(/^[\x20-\x7E]{1,255}$/, "1-255 printable ASCII characters");
+  .regex(
+    /^[\x21-\x7E](?:[\x20-\x7E]{0,253}[\x21-\x7E])?$/,
+    "1-255 printable ASCII characters, not starting or ending with a space",
+  );
 
 export interface PlaceOrderResult {
   order: Order;

@@ -128,6 +128,18 @@ function translate(err: unknown): unknown {
   if (err instanceof DomainError) return err;
   const e = err as { code?: string; message?: string; detail?: string };
   const kind = e.code ? kindBySqlState[e.code] : undefined;
+  // A validly signed token whose user row is gone (a deleted account) must not become a 500 when
+  // the first write that references the user fails its foreign key.
+  if (
+    e.code === "23503" &&
+    /customer_id_fkey$/.test((err as { constraint?: string }).constraint ?? "")
+  ) {
+    return new DomainError(
+      "unauthenticated",
+      "UNAUTHENTICATED",
+      "The account of this token no longer exists",
+    );
+  }
   if (kind && e.message) {
     let details: Record<string, unknown> | undefined;
     try {
