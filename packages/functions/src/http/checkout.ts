@@ -1,4 +1,3 @@
-import type { Principal } from "@flashstock/core/auth/index";
 import * as Checkout from "@flashstock/core/checkout/index";
 import { reply, route } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
@@ -9,6 +8,6 @@ export const checkout = route({
   body: Checkout.CheckoutInput,
 }).handler(async ({ body, headers, principal }) => {
   const key = headers["idempotency-key"] as string;
-  const { order, replayed } = await Checkout.placeOrder(db(), principal as Principal, key, body);
+  const { order, replayed } = await Checkout.placeOrder(db(), principal, key, body);
   return reply(201, order, replayed ? { "idempotent-replayed": "true" } : {});
 });

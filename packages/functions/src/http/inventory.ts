@@ -16,7 +16,7 @@ export const adjust = route({
   path: SkuPath,
   body: Inventory.AdjustStockInput,
 }).handler(({ path, body, principal }) =>
-  Inventory.adjustStock(db(), path.sku, body, principal?.userId as string),
+  Inventory.adjustStock(db(), path.sku, body, principal.userId),
 );
 
 export const setMinimum = route({

@@ -1,4 +1,3 @@
-import type { Principal } from "@flashstock/core/auth/index";
 import * as Orders from "@flashstock/core/order/index";
 import { z } from "zod";
 import { route } from "../lib/http.ts";
@@ -7,13 +6,13 @@ import { db } from "../lib/resources.ts";
 const OrderPath = z.object({ id: Orders.OrderId });
 
 export const list = route({ access: "authenticated", query: Orders.ListOrdersInput }).handler(
-  ({ query, principal }) => Orders.listOrders(db(), principal as Principal, query),
+  ({ query, principal }) => Orders.listOrders(db(), principal, query),
 );
 
 export const get = route({ access: "authenticated", path: OrderPath }).handler(
-  ({ path, principal }) => Orders.getOrder(db(), path.id, principal as Principal),
+  ({ path, principal }) => Orders.getOrder(db(), path.id, principal),
 );
 
 export const cancel = route({ access: "authenticated", path: OrderPath }).handler(
-  ({ path, principal }) => Orders.cancelOrder(db(), path.id, principal as Principal),
+  ({ path, principal }) => Orders.cancelOrder(db(), path.id, principal),
 );

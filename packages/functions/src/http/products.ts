@@ -15,8 +15,7 @@ export const get = route({ access: "public", path: SkuPath }).handler(({ path })
 );
 
 export const create = route({ access: managers, body: Catalog.CreateProductInput }).handler(
-  async ({ body, principal }) =>
-    created(await Catalog.createProduct(db(), body, principal?.userId as string)),
+  async ({ body, principal }) => created(await Catalog.createProduct(db(), body, principal.userId)),
 );
 
 export const update = route({

@@ -32,13 +32,18 @@ export interface RouteSpec<P, Q, B> {
   headers?: Record<string, ZodType<string>>;
 }
 
-export interface Input<P, Q, B> {
+export interface Input<P, Q, B, U extends Principal | undefined = Principal | undefined> {
   path: P;
   query: Q;
   body: B;
   headers: Record<string, string>;
-  principal: Principal | undefined;
+  /** Set whenever the route's access requires a token, so handlers need no check of their own. */
+  principal: U;
 }
+
+type PrincipalFor<A extends Access> = A extends "public" | "optional"
+  ? Principal | undefined
+  : Principal;
 
 /** What a handler returns: a body (sent as 200) or a full reply. */
 export interface Reply {
@@ -249,9 +254,11 @@ const toResult = (result: unknown): HttpResult => {
  * Builds an API Gateway (HTTP API, payload v2) handler: logging context, error mapping,
  * authentication and parsing are middlewares; the handler gets typed input and calls the core.
  */
-export function route<P = undefined, Q = undefined, B = undefined>(spec: RouteSpec<P, Q, B>) {
+export function route<const A extends Access, P = undefined, Q = undefined, B = undefined>(
+  spec: RouteSpec<P, Q, B> & { access: A },
+) {
   return {
-    handler(fn: (input: Input<P, Q, B>) => Promise<unknown>) {
+    handler(fn: (input: Input<P, Q, B, PrincipalFor<A>>) => Promise<unknown>) {
       return middy<APIGatewayProxyEventV2 & Parsed, HttpResult, Error, Context>({
         timeoutEarlyInMillis: 0,
       })
@@ -270,7 +277,9 @@ export function route<P = undefined, Q = undefined, B = undefined>(spec: RouteSp
         })
         .use(authentication(spec.access))
         .use(parsing(spec))
-        .handler(async (event) => toResult(await fn(event.flashstock as Input<P, Q, B>)));
+        .handler(async (event) =>
+          toResult(await fn(event.flashstock as Input<P, Q, B, PrincipalFor<A>>)),
+        );
     },
   };
 }
