@@ -4,7 +4,7 @@ import { placeOrder } from "@flashstock/core/checkout/index";
 import { DomainError } from "@flashstock/core/error";
 import { adjustStock } from "@flashstock/core/inventory/index";
 import { cancelOrder } from "@flashstock/core/order/index";
-import { checkLedger, useDatabase } from "@flashstock/testing/database";
+import { checkLedger, orphanMovements, useDatabase } from "@flashstock/testing/database";
 import {
   address,
   createTestProduct,
@@ -147,6 +147,7 @@ describe("stock invariants under random interleavings (fast-check)", () => {
             expect(row.ledgerSum).toBe(row.available);
             expect(row.soldInOrders).toBe(row.soldInLedger);
           }
+          expect(await orphanMovements(t.db)).toBe(0);
         }
       }),
       { numRuns: 100 },

@@ -75,3 +75,11 @@ export async function checkLedger(db: Db): Promise<LedgerCheck[]> {
     FROM stock s ORDER BY s.sku`);
   return rows;
 }
+
+/** Movements whose SKU has no stock row: the ledger has no foreign key, so this is checked here. */
+export async function orphanMovements(db: Db): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM stock_movements m WHERE NOT EXISTS (SELECT 1 FROM stock s WHERE s.sku = m.sku)",
+  );
+  return rows[0]?.n ?? 0;
+}
