@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { call } from "@flashstock/testing/api";
-import { checkLedger, useDatabase } from "@flashstock/testing/database";
+import { availableOf, expectLedgerConsistent, useDatabase } from "@flashstock/testing/database";
 import {
   cartWith,
   checkout,
@@ -12,9 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 
 const t = useDatabase();
 
-const available = async (sku: string) =>
-  (await t.db.query<{ available: number }>("SELECT available FROM stock WHERE sku = $1", [sku]))
-    .rows[0]?.available;
+const available = (sku: string) => availableOf(t.db, sku);
 
 const movementCount = async (sku: string) =>
   (
@@ -43,11 +41,7 @@ const getCart = (cartId: string, user?: TestUser) =>
   call("GET", `/carts/${cartId}`, user ? { token: user.token } : {});
 
 afterEach(async () => {
-  for (const row of await checkLedger(t.db)) {
-    expect(row.available).toBeGreaterThanOrEqual(0);
-    expect(row.ledgerSum).toBe(row.available);
-    expect(row.soldInOrders).toBe(row.soldInLedger);
-  }
+  await expectLedgerConsistent(t.db);
 });
 
 describe("POST /carts and GET /carts/{id}", () => {

@@ -1,7 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { call } from "@flashstock/testing/api";
-import { checkLedger, useDatabase } from "@flashstock/testing/database";
-import { createTestProduct, createUser, type TestUser } from "@flashstock/testing/fixtures";
+import { expectLedgerConsistent, useDatabase } from "@flashstock/testing/database";
+import {
+  createOneOfEachRole,
+  createTestProduct,
+  type TestUser,
+} from "@flashstock/testing/fixtures";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const t = useDatabase();
@@ -12,12 +16,7 @@ let ops: TestUser;
 let customer: TestUser;
 
 beforeAll(async () => {
-  [manager, admin, ops, customer] = await Promise.all([
-    createUser(t.db, "stock_manager"),
-    createUser(t.db, "admin"),
-    createUser(t.db, "ops"),
-    createUser(t.db, "customer"),
-  ]);
+  ({ manager, admin, ops, customer } = await createOneOfEachRole(t.db));
 });
 
 const newSku = (prefix = "P") => `${prefix}-${randomUUID()}`;
@@ -36,9 +35,7 @@ const productCount = async (sku: string) =>
   (await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM products WHERE sku = $1", [sku]))
     .rows[0]?.n;
 
-const expectLedgerHolds = async () => {
-  for (const row of await checkLedger(t.db)) expect(row.ledgerSum).toBe(row.available);
-};
+const expectLedgerHolds = () => expectLedgerConsistent(t.db);
 
 const expectError = (
   response: { status: number; body: { error?: { code?: string } } },

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { checkLedger, useDatabase } from "@flashstock/testing/database";
+import { availableOf, expectLedgerConsistent, useDatabase } from "@flashstock/testing/database";
 import {
   address,
   cartWith,
@@ -11,9 +11,7 @@ import { describe, expect, it } from "vitest";
 
 const t = useDatabase({ poolSize: 20 });
 
-const available = async (sku: string) =>
-  (await t.db.query<{ available: number }>("SELECT available FROM stock WHERE sku = $1", [sku]))
-    .rows[0]?.available;
+const available = (sku: string) => availableOf(t.db, sku);
 
 describe("checkout under concurrency (real Postgres, real pool)", () => {
   it("sells exactly the stock when 200 buyers race for 20 units", async () => {
@@ -38,10 +36,7 @@ describe("checkout under concurrency (real Postgres, real pool)", () => {
     expect(await available(product.sku)).toBe(0);
     const { rows } = await t.db.query("SELECT count(*)::int AS n FROM orders");
     expect(rows[0]).toEqual({ n: 20 });
-    for (const row of await checkLedger(t.db)) {
-      expect(row.ledgerSum).toBe(row.available);
-      expect(row.soldInOrders).toBe(row.soldInLedger);
-    }
+    await expectLedgerConsistent(t.db);
   });
 
   it("never deadlocks multi-line orders racing on the same SKUs in opposite order, and keeps them all-or-nothing", async () => {
@@ -81,10 +76,7 @@ describe("checkout under concurrency (real Postgres, real pool)", () => {
     expect(await available(a.sku)).toBe(30 - unitsOfA);
     expect(await available(b.sku)).toBe(30 - unitsOfB);
     expect(unitsOfB).toBeLessThanOrEqual(30);
-    for (const row of await checkLedger(t.db)) {
-      expect(row.ledgerSum).toBe(row.available);
-      expect(row.soldInOrders).toBe(row.soldInLedger);
-    }
+    await expectLedgerConsistent(t.db);
   });
 
   it("creates one order for 20 simultaneous requests with one Idempotency-Key", async () => {

@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { call } from "@flashstock/testing/api";
-import { checkLedger, useDatabase } from "@flashstock/testing/database";
+import {
+  availableOf,
+  countRows,
+  expectLedgerConsistent,
+  outboxData,
+  useDatabase,
+} from "@flashstock/testing/database";
 import {
   address,
   cartWith,
@@ -15,20 +21,12 @@ const t = useDatabase();
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-const available = async (sku: string) =>
-  (await t.db.query<{ available: number }>("SELECT available FROM stock WHERE sku = $1", [sku]))
-    .rows[0]?.available;
+const available = (sku: string) => availableOf(t.db, sku);
 
-const count = async (sql: string, values: unknown[] = []) =>
-  (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, values)).rows[0]?.n;
+const count = (from: string, values: unknown[] = []) => countRows(t.db, from, values);
 
-const outboxRows = async (type: string, key: "orderId" | "sku", value: string) =>
-  (
-    await t.db.query<{ data: Record<string, unknown> }>(
-      "SELECT data FROM outbox WHERE type = $1 AND data->>$2 = $3 ORDER BY seq",
-      [type, key, value],
-    )
-  ).rows.map((r) => r.data);
+const outboxRows = (type: string, key: "orderId" | "sku", value: string) =>
+  outboxData(t.db, type, key, value);
 
 /** Everything a checkout may touch, so that "nothing changed" can be checked in one comparison. */
 const snapshot = async (skus: string[]) => ({
@@ -51,11 +49,7 @@ const getCart = (cartId: string, user?: TestUser) =>
   call("GET", `/carts/${cartId}`, user ? { token: user.token } : {});
 
 afterEach(async () => {
-  for (const row of await checkLedger(t.db)) {
-    expect(row.available).toBeGreaterThanOrEqual(0);
-    expect(row.ledgerSum).toBe(row.available);
-    expect(row.soldInOrders).toBe(row.soldInLedger);
-  }
+  await expectLedgerConsistent(t.db);
 });
 
 describe("POST /checkout: placing an order", () => {

@@ -1,7 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { call } from "@flashstock/testing/api";
 import { checkLedger, useDatabase } from "@flashstock/testing/database";
-import { createTestProduct, createUser, type TestUser } from "@flashstock/testing/fixtures";
+import {
+  createOneOfEachRole,
+  createTestProduct,
+  type TestUser,
+} from "@flashstock/testing/fixtures";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const t = useDatabase();
@@ -12,12 +16,7 @@ let ops: TestUser;
 let customer: TestUser;
 
 beforeAll(async () => {
-  [manager, admin, ops, customer] = await Promise.all([
-    createUser(t.db, "stock_manager"),
-    createUser(t.db, "admin"),
-    createUser(t.db, "ops"),
-    createUser(t.db, "customer"),
-  ]);
+  ({ manager, admin, ops, customer } = await createOneOfEachRole(t.db));
 });
 
 const adjust = (sku: string, body: unknown, token = manager.token) =>

@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { call } from "@flashstock/testing/api";
-import { checkLedger, useDatabase } from "@flashstock/testing/database";
+import {
+  availableOf,
+  countRows,
+  expectLedgerConsistent,
+  outboxData,
+  useDatabase,
+} from "@flashstock/testing/database";
 import {
   cartWith,
   checkout,
@@ -21,20 +27,12 @@ interface Order {
   lines: { sku: string; quantity: number }[];
 }
 
-const available = async (sku: string) =>
-  (await t.db.query<{ available: number }>("SELECT available FROM stock WHERE sku = $1", [sku]))
-    .rows[0]?.available;
+const available = (sku: string) => availableOf(t.db, sku);
 
-const count = async (sql: string, values: unknown[] = []) =>
-  (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, values)).rows[0]?.n;
+const count = (from: string, values: unknown[] = []) => countRows(t.db, from, values);
 
-const outboxRows = async (type: string, key: "orderId" | "sku", value: string) =>
-  (
-    await t.db.query<{ data: Record<string, unknown> }>(
-      "SELECT data FROM outbox WHERE type = $1 AND data->>$2 = $3 ORDER BY seq",
-      [type, key, value],
-    )
-  ).rows.map((r) => r.data);
+const outboxRows = (type: string, key: "orderId" | "sku", value: string) =>
+  outboxData(t.db, type, key, value);
 
 /** Places an order through the API. Orders are a few milliseconds apart, so "newest" is defined. */
 async function placeOrder(user: TestUser, lines: Record<string, number>): Promise<Order> {
@@ -72,11 +70,7 @@ const byNewest = (a: Order, b: Order) =>
   a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1;
 
 afterEach(async () => {
-  for (const row of await checkLedger(t.db)) {
-    expect(row.available).toBeGreaterThanOrEqual(0);
-    expect(row.ledgerSum).toBe(row.available);
-    expect(row.soldInOrders).toBe(row.soldInLedger);
-  }
+  await expectLedgerConsistent(t.db);
 });
 
 describe("GET /orders", () => {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createDb, type Db } from "@flashstock/core/db/index";
 import { closeDb } from "@flashstock/functions/lib/resources";
 import pg from "pg";
-import { afterAll, beforeAll, inject } from "vitest";
+import { afterAll, beforeAll, expect, inject } from "vitest";
 
 const TEMPLATE_DATABASE = "flashstock_template";
 
@@ -82,4 +82,42 @@ export async function orphanMovements(db: Db): Promise<number> {
     "SELECT count(*)::int AS n FROM stock_movements m WHERE NOT EXISTS (SELECT 1 FROM stock s WHERE s.sku = m.sku)",
   );
   return rows[0]?.n ?? 0;
+}
+
+/** Checks the stock invariants of every SKU (see checkLedger) and that no movement is orphaned. */
+export async function expectLedgerConsistent(db: Db): Promise<void> {
+  for (const row of await checkLedger(db)) {
+    expect(row.available, row.sku).toBeGreaterThanOrEqual(0);
+    expect(row.ledgerSum, row.sku).toBe(row.available);
+    expect(row.soldInOrders, row.sku).toBe(row.soldInLedger);
+  }
+  expect(await orphanMovements(db)).toBe(0);
+}
+
+export async function availableOf(db: Db, sku: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ available: number }>(
+    "SELECT available FROM stock WHERE sku = $1",
+    [sku],
+  );
+  return rows[0]?.available;
+}
+
+/** `count(*)` of a FROM clause, e.g. countRows(db, "orders WHERE customer_id = $1", [id]). */
+export async function countRows(db: Db, from: string, values: unknown[] = []): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${from}`, values);
+  return rows[0]?.n ?? 0;
+}
+
+/** The data of the outbox events of one type whose data field `key` equals `value`, oldest first. */
+export async function outboxData(
+  db: Db,
+  type: string,
+  key: "orderId" | "sku",
+  value: string,
+): Promise<Record<string, unknown>[]> {
+  const { rows } = await db.query<{ data: Record<string, unknown> }>(
+    "SELECT data FROM outbox WHERE type = $1 AND data->>$2 = $3 ORDER BY seq",
+    [type, key, value],
+  );
+  return rows.map((r) => r.data);
 }

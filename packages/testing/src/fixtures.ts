@@ -95,3 +95,19 @@ export function checkout(
     body: { cartId, shippingAddress },
   });
 }
+
+/** One user of each role, for tests of who may do what. */
+export async function createOneOfEachRole(db: Db) {
+  const [manager, admin, ops, customer] = await Promise.all([
+    createUser(db, "stock_manager"),
+    createUser(db, "admin"),
+    createUser(db, "ops"),
+    createUser(db, "customer"),
+  ]);
+  return { manager, admin, ops, customer } as {
+    manager: TestUser;
+    admin: TestUser;
+    ops: TestUser;
+    customer: TestUser;
+  };
+}
