@@ -71,7 +71,7 @@ export interface Movement {
   availableAfter: number;
 }
 
-/** `low` means at or below nothing to spare: strictly under the reorder point, as the alerts use. */
+/** `low` means strictly below the reorder point, the same line the low-stock alerts cross. */
 export async function listInventory(
   db: Queryable,
   input: { low: boolean },
