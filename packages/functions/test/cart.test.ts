@@ -1,6 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { call } from "@flashstock/testing/api";
-import { availableOf, expectLedgerConsistent, useDatabase } from "@flashstock/testing/database";
+import {
+  availableOf,
+  countRows,
+  expectLedgerConsistent,
+  useDatabase,
+} from "@flashstock/testing/database";
 import {
   cartWith,
   checkout,
@@ -14,13 +19,7 @@ const t = useDatabase();
 
 const available = (sku: string) => availableOf(t.db, sku);
 
-const movementCount = async (sku: string) =>
-  (
-    await t.db.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM stock_movements WHERE sku = $1",
-      [sku],
-    )
-  ).rows[0]?.n;
+const movementCount = (sku: string) => countRows(t.db, "stock_movements WHERE sku = $1", [sku]);
 
 const newCart = async (user?: TestUser): Promise<string> => {
   const r = await call("POST", "/carts", user ? { token: user.token } : {});

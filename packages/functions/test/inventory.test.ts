@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { call } from "@flashstock/testing/api";
-import { checkLedger, useDatabase } from "@flashstock/testing/database";
+import { checkLedger, countRows, useDatabase } from "@flashstock/testing/database";
 import {
   createOneOfEachRole,
   createTestProduct,
@@ -30,13 +30,7 @@ const stockOf = async (sku: string) =>
     )
   ).rows[0];
 
-const movementCount = async (sku: string) =>
-  (
-    await t.db.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM stock_movements WHERE sku = $1",
-      [sku],
-    )
-  ).rows[0]?.n;
+const movementCount = (sku: string) => countRows(t.db, "stock_movements WHERE sku = $1", [sku]);
 
 /** The outbox rows written for one SKU, oldest first. */
 const eventsFor = async (sku: string) =>
