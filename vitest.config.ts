@@ -5,6 +5,7 @@ export default defineConfig({
     include: ["packages/*/test/**/*.test.ts"],
     globalSetup: ["packages/testing/src/global-setup.ts"],
     pool: "forks",
+    reporters: ["default", "./packages/testing/src/summary-reporter.ts"],
     // Read when the logger module loads, before any test hook runs.
     env: { POWERTOOLS_LOG_LEVEL: "SILENT" },
     testTimeout: 60_000,
