@@ -1,20 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { createDb } from "@flashstock/core/db/index";
 import { migrate } from "@flashstock/core/db/migrate";
-import pg from "pg";
-import { describe, expect, inject, it } from "vitest";
+import { admin, databaseUrl } from "@flashstock/testing/database";
+import { describe, expect, it } from "vitest";
 
 describe("migrations", () => {
   it("apply every file once, even when two runners start at the same moment, and again are a no-op", async () => {
     // Prepare: an empty database.
     const name = `migrate_${randomBytes(6).toString("hex")}`;
-    const admin = new pg.Client({ connectionString: inject("postgresAdminUrl") });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    const db = createDb({
-      url: inject("postgresAdminUrl").replace(/\/postgres$/, `/${name}`),
-      max: 4,
-    });
+    await admin((c) => c.query(`CREATE DATABASE ${name}`));
+    const db = createDb({ url: databaseUrl(name), max: 4 });
     try {
       // Act
       const [first, second] = await Promise.all([migrate(db), migrate(db)]);
@@ -29,8 +24,7 @@ describe("migrations", () => {
       expect(rows.map((r) => r.name)).toEqual(applied.sort());
     } finally {
       await db.end();
-      await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-      await admin.end();
+      await admin((c) => c.query(`DROP DATABASE ${name} WITH (FORCE)`));
     }
   });
 });

@@ -4,8 +4,6 @@ import { closeDb } from "@flashstock/functions/lib/resources";
 import pg from "pg";
 import { afterAll, beforeAll, expect, inject } from "vitest";
 
-const TEMPLATE_DATABASE = "flashstock_template";
-
 export interface TestDatabase {
   /** A pool on this file's database, for preparing rows and checking invariants. */
   db: Db;
@@ -13,7 +11,12 @@ export interface TestDatabase {
   name: string;
 }
 
-async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+/** The URL of another database on the run's Postgres server. */
+export const databaseUrl = (name: string) =>
+  inject("postgresAdminUrl").replace(/\/postgres$/, `/${name}`);
+
+/** Runs statements (CREATE/DROP DATABASE) on the server's maintenance database. */
+export async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: inject("postgresAdminUrl") });
   await client.connect();
   try {
@@ -32,8 +35,8 @@ export function useDatabase(options: { poolSize?: number } = {}): TestDatabase {
   const handle = {} as TestDatabase;
   beforeAll(async () => {
     const name = `test_${randomBytes(6).toString("hex")}`;
-    await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`));
-    const url = inject("postgresAdminUrl").replace(/\/postgres$/, `/${name}`);
+    await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${inject("templateDatabase")}`));
+    const url = databaseUrl(name);
     process.env.DATABASE_URL = url;
     process.env.DATABASE_DRIVER = "pg";
     process.env.DB_POOL_MAX = String(options.poolSize ?? 20);

@@ -7,11 +7,12 @@ import { startEmbeddedPostgres } from "@flashstock/local/postgres";
 import type { TestProject } from "vitest/node";
 import { freePort } from "./ports.ts";
 
-export const TEMPLATE_DATABASE = "flashstock_template";
+const TEMPLATE_DATABASE = "flashstock_template";
 
 declare module "vitest" {
   export interface ProvidedContext {
     postgresAdminUrl: string;
+    templateDatabase: string;
   }
 }
 
@@ -37,6 +38,7 @@ export default async function setup(project: TestProject) {
   await migrate(db);
   await db.end();
   project.provide("postgresAdminUrl", postgres.adminUrl);
+  project.provide("templateDatabase", TEMPLATE_DATABASE);
   return async () => {
     await postgres.stop();
     await rm(root, { recursive: true, force: true });
