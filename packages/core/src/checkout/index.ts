@@ -4,6 +4,8 @@ import type { Principal } from "../auth/index.ts";
 import { CartId } from "../cart/index.ts";
 import type { Queryable } from "../db/index.ts";
 import { DomainError, insufficientStock } from "../error.ts";
+import type { DomainEvent } from "../events/index.ts";
+import { noteCommittedEvents } from "../events/outbox.ts";
 import { type Order, toOrder } from "../order/index.ts";
 
 const Line = (max: number) => z.string().trim().min(1).max(max);
@@ -77,30 +79,41 @@ export function addressKey(a: ShippingAddress): string {
     .join("\n");
 }
 
+export interface PlaceOrderOptions {
+  /**
+   * An order equal to one of the customer's orders from this many minutes back (not cancelled) is
+   * placed on hold as a suspected duplicate. 0 turns the check off.
+   */
+  duplicateWindowMinutes: number;
+}
+
 /**
  * Turns a cart into an order in one database call (see place_order in the migrations): the
- * idempotency key, the cart, the order, its outbox event and then the conditional stock decrements,
- * all committed together or not at all.
+ * idempotency key, the cart, the duplicate check, the order, its outbox events and then the
+ * conditional stock decrements, all committed together or not at all.
  */
 export async function placeOrder(
   db: Queryable,
   principal: Principal,
   idempotencyKey: string,
   input: CheckoutInput,
+  options: PlaceOrderOptions,
 ): Promise<PlaceOrderResult> {
   try {
-    const { rows } = await db.query<{ result: { replayed: boolean; order: Order } }>(
-      "SELECT place_order($1, $2, $3, $4, $5, $6) AS result",
-      [
-        principal.userId,
-        idempotencyKey,
-        requestHash(input),
-        input.cartId,
-        JSON.stringify(input.shippingAddress),
-        addressKey(input.shippingAddress),
-      ],
-    );
-    const result = rows[0]?.result as { replayed: boolean; order: Order };
+    const { rows } = await db.query<{
+      result: { replayed: boolean; order: Order; events: DomainEvent[] };
+    }>("SELECT place_order($1, $2, $3, $4, $5, $6, make_interval(mins => $7)) AS result", [
+      principal.userId,
+      idempotencyKey,
+      requestHash(input),
+      input.cartId,
+      JSON.stringify(input.shippingAddress),
+      addressKey(input.shippingAddress),
+      options.duplicateWindowMinutes,
+    ]);
+    const result = rows[0]?.result as { replayed: boolean; order: Order; events: DomainEvent[] };
+    // One statement in autocommit: it has committed by the time the answer is here.
+    noteCommittedEvents(result.events);
     return { replayed: result.replayed, order: toOrder(result.order) };
   } catch (err) {
     // Re-raise with the shared constructor so every INSUFFICIENT_STOCK reads the same.
@@ -111,4 +124,22 @@ export async function placeOrder(
     }
     throw err;
   }
+}
+
+/**
+ * Idempotency keys answer retries, which come within minutes; after a day a key is only a row.
+ * The relay's schedule calls this.
+ */
+export async function purgeIdempotencyKeys(
+  db: Queryable,
+  options: { olderThanHours?: number; limit?: number } = {},
+): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM idempotency_keys WHERE (customer_id, key) IN (
+       SELECT customer_id, key FROM idempotency_keys
+        WHERE created_at < now() - make_interval(hours => $1)
+        LIMIT $2)`,
+    [options.olderThanHours ?? 24, options.limit ?? 10_000],
+  );
+  return rowCount ?? 0;
 }

@@ -1,6 +1,8 @@
 import { Pool as NeonPool } from "@neondatabase/serverless";
 import pg from "pg";
 import { DomainError, type ErrorKind } from "../error.ts";
+import type { DomainEvent } from "../events/index.ts";
+import { isCollectingEvents, noteCommittedEvents } from "../events/outbox.ts";
 
 // bigint columns (money) hold values far below 2^53: read them as numbers, not strings.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -65,10 +67,21 @@ async function runTransaction<T>(pool: PoolLike, work: (tx: Queryable) => Promis
   let broken: Error | undefined;
   try {
     await client.query("BEGIN");
-    const result = await work({
+    const tx: Queryable = {
       query: (text, values) => translateErrors(() => client.query(text, values)),
-    });
+    };
+    const result = await work(tx);
+    // Inside a request or a consumer, the events this transaction wrote are read before COMMIT
+    // and handed over after it, so that they can be published at once (see events/outbox.ts).
+    const events = isCollectingEvents()
+      ? (
+          await tx.query<{ events: DomainEvent[] }>(
+            "SELECT events_of_current_transaction() AS events",
+          )
+        ).rows[0]?.events
+      : undefined;
     await translateErrors(() => client.query("COMMIT"));
+    if (events) noteCommittedEvents(events);
     return result;
   } catch (err) {
     try {

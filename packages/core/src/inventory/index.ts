@@ -119,18 +119,20 @@ export async function adjustStock(
   });
 }
 
-export async function setMinimum(
-  db: Queryable,
-  sku: string,
-  input: SetMinimumInput,
-): Promise<StockLevel> {
-  const { rows } = await db.query<StockLevel>(
-    `UPDATE stock SET min_quantity = $2, updated_at = now() WHERE sku = $1
-     RETURNING sku, available, min_quantity AS "minQuantity"`,
-    [sku, input.minQuantity],
-  );
-  if (!rows[0]) throw notFound("Product", { sku });
-  return rows[0];
+/**
+ * Sets the threshold below which the stock manager is told. Crossing it by moving the threshold
+ * counts like crossing it by selling: see set_min_quantity.
+ */
+export async function setMinimum(db: Db, sku: string, input: SetMinimumInput): Promise<StockLevel> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<StockLevel>(
+      `SELECT s.sku, s.available, s.min_quantity AS "minQuantity"
+         FROM set_min_quantity($1, $2) s WHERE s.sku IS NOT NULL`,
+      [sku, input.minQuantity],
+    );
+    if (!rows[0]) throw notFound("Product", { sku });
+    return rows[0];
+  });
 }
 
 export const ListMovementsInput = z.object({

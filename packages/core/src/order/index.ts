@@ -14,6 +14,16 @@ export interface OrderLine {
   quantity: number;
   unitPriceCents: number;
 }
+/**
+ * Why an order was held, and, once released, by whom and when. It stays on the order after
+ * release as its history.
+ */
+export interface OrderHold {
+  reason: "SUSPECTED_DUPLICATE";
+  duplicateOf: string;
+  releasedBy?: string;
+  releasedAt?: string;
+}
 export interface Order {
   id: string;
   status: OrderStatus;
@@ -22,6 +32,7 @@ export interface Order {
   totalCents: number;
   currency: string;
   shippingAddress: Record<string, string>;
+  hold: OrderHold | null;
   createdAt: string;
 }
 
@@ -39,6 +50,7 @@ export const toOrder = (o: Order): Order => ({
   totalCents: o.totalCents,
   currency: o.currency,
   shippingAddress: addressFields(o.shippingAddress),
+  hold: o.hold ?? null,
   createdAt: o.createdAt,
 });
 
@@ -48,7 +60,7 @@ const addressFields = (a: Record<string, string>) =>
 
 const orderSelect = `
   SELECT o.id, o.status, o.customer_id AS "customerId", o.total_cents AS "totalCents",
-         o.currency, o.shipping_address AS "shippingAddress", o.created_at AS "createdAt",
+         o.currency, o.shipping_address AS "shippingAddress", o.hold, o.created_at AS "createdAt",
          (SELECT json_agg(json_build_object('sku', l.sku, 'name', l.name, 'quantity', l.quantity,
                                             'unitPriceCents', l.unit_price_cents) ORDER BY l.sku)
             FROM order_lines l WHERE l.order_id = o.id) AS lines
@@ -63,6 +75,12 @@ function assertCanRead(order: OrderRow | undefined, id: string, principal: Princ
     throw notFound("Order", { orderId: id });
   }
   return order;
+}
+
+/** An order by id, for the system's own consumers (no principal, no access check). */
+export async function findOrder(db: Queryable, id: string): Promise<Order | undefined> {
+  const { rows } = await db.query<OrderRow>(`${orderSelect} WHERE o.id = $1`, [id]);
+  return rows[0] && fromRow(rows[0]);
 }
 
 export async function getOrder(db: Queryable, id: string, principal: Principal): Promise<Order> {
@@ -116,6 +134,72 @@ export async function listOrders(
 const cancellable: readonly OrderStatus[] = ["placed", "on_hold"];
 const cancellingStaff: readonly Role[] = ["ops", "admin"];
 
+const invalidState = (id: string, status: OrderStatus, action: string, allowed: OrderStatus[]) =>
+  new DomainError("conflict", "INVALID_STATE", `An order that is ${status} cannot be ${action}`, {
+    orderId: id,
+    status,
+    allowed,
+  });
+
+/** The data of order.placed, order.held and order.released: the whole order, for consumers. */
+const orderEventData = `jsonb_build_object(
+  'orderId', o.id, 'customerId', o.customer_id,
+  'lines', (SELECT jsonb_agg(jsonb_build_object('sku', l.sku, 'name', l.name, 'quantity', l.quantity,
+                                                'unitPriceCents', l.unit_price_cents) ORDER BY l.sku)
+              FROM order_lines l WHERE l.order_id = o.id),
+  'totalCents', o.total_cents, 'currency', o.currency, 'shippingAddress', o.shipping_address,
+  'fingerprint', o.fingerprint)`;
+
+/**
+ * Order operations decide that a held order is genuine: it becomes `placed` and an
+ * `order.released` event carries it to fulfilment (the order-events consumer confirms it). The
+ * hold stays on the order with who released it and when.
+ */
+export async function releaseOrder(db: Db, id: string, principal: Principal): Promise<Order> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<OrderRow>(`${orderSelect} WHERE o.id = $1 FOR UPDATE OF o`, [
+      id,
+    ]);
+    const order = assertCanRead(rows[0], id, principal);
+    if (order.status !== "on_hold") throw invalidState(id, order.status, "released", ["on_hold"]);
+    const released = await tx.query<{ hold: OrderHold }>(
+      `UPDATE orders o SET status = 'placed', updated_at = now(),
+              hold = o.hold || jsonb_build_object('releasedBy', $2::uuid,
+                'releasedAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+        WHERE o.id = $1
+       RETURNING o.hold`,
+      [id, principal.userId],
+    );
+    await tx.query(
+      `INSERT INTO outbox (type, data)
+       SELECT 'order.released', ${orderEventData} || jsonb_build_object('releasedBy', $2::uuid)
+         FROM orders o WHERE o.id = $1`,
+      [id, principal.userId],
+    );
+    return fromRow({ ...order, status: "placed", hold: released.rows[0]?.hold ?? order.hold });
+  });
+}
+
+/**
+ * Fulfilment accepts a placed order (the order-events consumer calls this for order.placed and
+ * order.released). Idempotent: an order that is already confirmed, or was cancelled or held in the
+ * meantime, is left as it is and `null` comes back.
+ */
+export async function confirmOrder(db: Queryable, id: string): Promise<Order | null> {
+  const { rowCount } = await db.query(
+    "UPDATE orders SET status = 'confirmed', updated_at = now() WHERE id = $1 AND status = 'placed'",
+    [id],
+  );
+  if (rowCount === 0) return null;
+  await db.query(
+    `INSERT INTO outbox (type, data)
+     SELECT 'order.confirmed', jsonb_build_object('orderId', o.id, 'customerId', o.customer_id)
+       FROM orders o WHERE o.id = $1`,
+    [id],
+  );
+  return (await findOrder(db, id)) ?? null;
+}
+
 /**
  * Cancels an order and puts its units back, each through apply_stock_delta with a `cancellation`
  * movement, in SKU order (the order checkout locks in) and in one transaction with the status change.
@@ -130,12 +214,7 @@ export async function cancelOrder(db: Db, id: string, principal: Principal): Pro
       throw forbidden();
     }
     if (!cancellable.includes(order.status)) {
-      throw new DomainError(
-        "conflict",
-        "INVALID_STATE",
-        `An order that is ${order.status} cannot be cancelled`,
-        { orderId: id, status: order.status, allowed: cancellable },
-      );
+      throw invalidState(id, order.status, "cancelled", [...cancellable]);
     }
     await tx.query("UPDATE orders SET status = 'cancelled', updated_at = now() WHERE id = $1", [
       id,

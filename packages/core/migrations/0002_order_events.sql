@@ -1,0 +1,223 @@
+-- Order events: publishing the outbox, duplicate-order holds, consumer idempotency.
+
+-- The transaction that wrote each event, so that a handler can publish the events of its own
+-- transaction right after commit (the fast path) without scanning the whole backlog.
+ALTER TABLE outbox
+  ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  ADD COLUMN publish_attempts integer NOT NULL DEFAULT 0,
+  ADD COLUMN last_error text;
+CREATE INDEX outbox_unpublished_txid_idx ON outbox (txid) WHERE published_at IS NULL;
+
+-- One JSON shape for an event, whoever reads it (the fast path, the relay, a test): {id, type,
+-- occurredAt, data}, with occurredAt in milliseconds and UTC like every other instant the API prints.
+CREATE FUNCTION outbox_event(o outbox) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+  SELECT jsonb_build_object(
+    'id', o.id, 'type', o.type,
+    'occurredAt', to_char(o.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'data', o.data)
+$$;
+
+-- The unpublished events written so far by the calling transaction, oldest first.
+CREATE FUNCTION events_of_current_transaction() RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(jsonb_agg(outbox_event(o) ORDER BY o.seq), '[]'::jsonb)
+    FROM outbox o
+   WHERE o.published_at IS NULL AND o.txid = pg_current_xact_id()
+$$;
+
+-- A consumer's record of the events it has acted on, written in the same transaction as the
+-- effect: a redelivery (after a crash, or after SQS's 5-minute deduplication window) finds the row
+-- and does nothing.
+CREATE TABLE processed_events (
+  consumer text NOT NULL,
+  event_id uuid NOT NULL,
+  processed_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (consumer, event_id)
+);
+CREATE INDEX processed_events_processed_at_idx ON processed_events (processed_at);
+CREATE INDEX idempotency_keys_created_at_idx ON idempotency_keys (created_at);
+CREATE INDEX outbox_published_at_idx ON outbox (published_at) WHERE published_at IS NOT NULL;
+
+-- The minimum is a threshold like any other: raising it above the stock makes the SKU low, lowering
+-- it to or below the stock re-arms it. Both are crossings and write the same events a movement
+-- would, so "one low-stock email per crossing" holds whichever side of the comparison moved.
+CREATE FUNCTION set_min_quantity(p_sku text, p_min integer) RETURNS stock
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_old integer;
+  v_row stock%ROWTYPE;
+BEGIN
+  SELECT min_quantity INTO v_old FROM stock WHERE sku = p_sku FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  UPDATE stock SET min_quantity = p_min, updated_at = now() WHERE sku = p_sku RETURNING * INTO v_row;
+  IF v_row.available >= v_old AND v_row.available < p_min THEN
+    INSERT INTO outbox (type, data) VALUES ('inventory.low', jsonb_build_object(
+      'sku', p_sku, 'available', v_row.available, 'minQuantity', p_min, 'orderId', NULL));
+  ELSIF v_row.available < v_old AND v_row.available >= p_min THEN
+    INSERT INTO outbox (type, data) VALUES ('inventory.restocked', jsonb_build_object(
+      'sku', p_sku, 'available', v_row.available, 'minQuantity', p_min, 'orderId', NULL));
+  END IF;
+  RETURN v_row;
+END;
+$$;
+
+DROP FUNCTION place_order(uuid, text, text, uuid, jsonb, text);
+
+-- As in 0001, plus duplicate detection: an order whose fingerprint (customer, SKUs and quantities,
+-- normalised address) equals one of the customer's orders from the last p_duplicate_window that
+-- is not cancelled is still placed and its stock taken, but on hold for order operations, and it
+-- announces itself with 'order.held' instead of 'order.placed'. The events the call wrote are
+-- returned, so that the caller can publish them as soon as it has the answer.
+CREATE FUNCTION place_order(
+  p_customer_id uuid,
+  p_idempotency_key text,
+  p_request_hash text,
+  p_cart_id uuid,
+  p_shipping_address jsonb,
+  p_address_key text,
+  p_duplicate_window interval
+) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_existing idempotency_keys%ROWTYPE;
+  v_cart carts%ROWTYPE;
+  v_order_id uuid := gen_random_uuid();
+  v_lines jsonb;
+  v_currencies integer;
+  v_total bigint;
+  v_currency char(3);
+  v_fingerprint text;
+  v_duplicate_of uuid;
+  v_hold jsonb;
+  v_status text := 'placed';
+  v_order jsonb;
+  v_line record;
+  v_short jsonb := '[]'::jsonb;
+  v_after integer;
+  -- Millisecond precision, so that the stored response and a later read print the same instant.
+  v_now timestamptz := date_trunc('milliseconds', now());
+BEGIN
+  -- A concurrent request with the same key waits here until the first one commits or rolls back.
+  INSERT INTO idempotency_keys (customer_id, key, request_hash, status_code, response)
+  VALUES (p_customer_id, p_idempotency_key, p_request_hash, 0, 'null')
+  ON CONFLICT DO NOTHING;
+  IF NOT FOUND THEN
+    SELECT * INTO v_existing FROM idempotency_keys
+     WHERE customer_id = p_customer_id AND key = p_idempotency_key;
+    IF v_existing.request_hash <> p_request_hash THEN
+      RAISE EXCEPTION USING ERRCODE = 'FS422', MESSAGE = 'IDEMPOTENCY_KEY_REUSED',
+        DETAIL = jsonb_build_object('key', p_idempotency_key)::text;
+    END IF;
+    RETURN jsonb_build_object('replayed', true, 'statusCode', v_existing.status_code,
+      'order', v_existing.response, 'events', '[]'::jsonb);
+  END IF;
+
+  -- Closing the cart locks it: a second key on the same cart waits, then finds it closed.
+  SELECT * INTO v_cart FROM carts WHERE id = p_cart_id FOR UPDATE;
+  IF NOT FOUND OR (v_cart.customer_id IS NOT NULL AND v_cart.customer_id <> p_customer_id) THEN
+    RAISE EXCEPTION USING ERRCODE = 'FS404', MESSAGE = 'NOT_FOUND',
+      DETAIL = jsonb_build_object('cartId', p_cart_id)::text;
+  END IF;
+  IF v_cart.status <> 'open' THEN
+    RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'CART_CLOSED',
+      DETAIL = jsonb_build_object('cartId', p_cart_id)::text;
+  END IF;
+
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+           'sku', p.sku, 'name', p.name, 'quantity', i.quantity, 'unitPriceCents', p.price_cents)
+           ORDER BY p.sku), '[]'::jsonb),
+         count(DISTINCT p.currency), sum(p.price_cents * i.quantity), min(p.currency),
+         -- Same customer, same SKUs and quantities, same normalised address: the same order.
+         encode(sha256(convert_to(concat_ws('|', p_customer_id,
+           string_agg(p.sku || '*' || i.quantity, ',' ORDER BY p.sku), p_address_key), 'UTF8')), 'hex')
+    INTO v_lines, v_currencies, v_total, v_currency, v_fingerprint
+    FROM cart_items i JOIN products p ON p.sku = i.sku
+   WHERE i.cart_id = p_cart_id;
+  IF jsonb_array_length(v_lines) = 0 THEN
+    RAISE EXCEPTION USING ERRCODE = 'FS400', MESSAGE = 'CART_EMPTY',
+      DETAIL = jsonb_build_object('cartId', p_cart_id)::text;
+  END IF;
+  IF v_currencies > 1 THEN
+    RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'CURRENCY_MISMATCH',
+      DETAIL = jsonb_build_object('cartId', p_cart_id)::text;
+  END IF;
+
+  -- Fail fast, without waiting for any row lock, when a line is already short: once a flash sale
+  -- sells out, the losing buyers cost one read instead of a queue on the hot row. This read decides
+  -- nothing in the buyer's favour: the conditional decrements below still do.
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+           'sku', s.sku, 'requested', i.quantity, 'available', s.available) ORDER BY s.sku), '[]')
+    INTO v_short
+    FROM cart_items i JOIN stock s ON s.sku = i.sku
+   WHERE i.cart_id = p_cart_id AND s.available < i.quantity;
+  IF jsonb_array_length(v_short) > 0 THEN
+    RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'INSUFFICIENT_STOCK',
+      DETAIL = jsonb_build_object('lines', v_short)::text;
+  END IF;
+
+  IF p_duplicate_window > interval '0' THEN
+    -- Two checkouts of the same order at the same moment (a double click on two tabs) must not both
+    -- miss each other: the second waits here for the first to commit, then sees it. The lock is per
+    -- customer and fingerprint, so different buyers never wait on each other.
+    PERFORM pg_advisory_xact_lock(hashtextextended(v_fingerprint, 0));
+    SELECT o.id INTO v_duplicate_of
+      FROM orders o
+     WHERE o.customer_id = p_customer_id AND o.created_at > now() - p_duplicate_window
+       AND o.fingerprint = v_fingerprint AND o.status <> 'cancelled'
+     ORDER BY o.created_at DESC, o.id DESC
+     LIMIT 1;
+    IF v_duplicate_of IS NOT NULL THEN
+      v_status := 'on_hold';
+      v_hold := jsonb_build_object('reason', 'SUSPECTED_DUPLICATE', 'duplicateOf', v_duplicate_of);
+    END IF;
+  END IF;
+
+  UPDATE carts SET status = 'checked_out', customer_id = p_customer_id, updated_at = v_now
+   WHERE id = p_cart_id;
+
+  INSERT INTO orders (id, customer_id, cart_id, status, total_cents, currency, shipping_address,
+                      fingerprint, hold, created_at, updated_at)
+  VALUES (v_order_id, p_customer_id, p_cart_id, v_status, v_total, v_currency, p_shipping_address,
+          v_fingerprint, v_hold, v_now, v_now);
+  INSERT INTO order_lines (order_id, sku, name, quantity, unit_price_cents)
+  SELECT v_order_id, l->>'sku', l->>'name', (l->>'quantity')::integer, (l->>'unitPriceCents')::bigint
+    FROM jsonb_array_elements(v_lines) l;
+
+  v_order := jsonb_build_object(
+    'id', v_order_id, 'status', v_status, 'customerId', p_customer_id, 'lines', v_lines,
+    'totalCents', v_total, 'currency', v_currency, 'shippingAddress', p_shipping_address,
+    'hold', v_hold,
+    'createdAt', to_char(v_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
+
+  UPDATE idempotency_keys SET status_code = 201, response = v_order
+   WHERE customer_id = p_customer_id AND key = p_idempotency_key;
+  INSERT INTO outbox (type, data) VALUES (
+    CASE WHEN v_hold IS NULL THEN 'order.placed' ELSE 'order.held' END,
+    jsonb_build_object(
+      'orderId', v_order_id, 'customerId', p_customer_id, 'lines', v_lines, 'totalCents', v_total,
+      'currency', v_currency, 'shippingAddress', p_shipping_address, 'fingerprint', v_fingerprint)
+    || CASE WHEN v_hold IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('hold', v_hold) END);
+
+  -- Last, and in SKU order: the conditional decrements.
+  FOR v_line IN
+    SELECT l->>'sku' AS sku, (l->>'quantity')::integer AS quantity
+      FROM jsonb_array_elements(v_lines) l ORDER BY l->>'sku'
+  LOOP
+    v_after := apply_stock_delta(v_line.sku, -v_line.quantity, 'sale', v_order_id, p_customer_id, NULL);
+    IF v_after IS NULL THEN
+      v_short := v_short || jsonb_build_object('sku', v_line.sku, 'requested', v_line.quantity,
+        'available', (SELECT available FROM stock WHERE sku = v_line.sku));
+    END IF;
+  END LOOP;
+  IF jsonb_array_length(v_short) > 0 THEN
+    RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'INSUFFICIENT_STOCK',
+      DETAIL = jsonb_build_object('lines', v_short)::text;
+  END IF;
+
+  RETURN jsonb_build_object('replayed', false, 'statusCode', 201, 'order', v_order,
+    'events', events_of_current_transaction());
+END;
+$$;
