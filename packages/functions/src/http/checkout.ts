@@ -1,4 +1,5 @@
 import * as Checkout from "@flashstock/core/checkout/index";
+import { config } from "../lib/config.ts";
 import { reply, route } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
 
@@ -8,6 +9,7 @@ export const checkout = route({
   body: Checkout.CheckoutInput,
 }).handler(async ({ body, headers, principal }) => {
   const key = headers["idempotency-key"] as string;
-  const { order, replayed } = await Checkout.placeOrder(db(), principal, key, body);
+  const options = { duplicateWindowMinutes: config().duplicateWindowMinutes };
+  const { order, replayed } = await Checkout.placeOrder(db(), principal, key, body, options);
   return reply(201, order, replayed ? { "idempotent-replayed": "true" } : {});
 });

@@ -16,3 +16,7 @@ export const get = route({ access: "authenticated", path: OrderPath }).handler(
 export const cancel = route({ access: "authenticated", path: OrderPath }).handler(
   ({ path, principal }) => Orders.cancelOrder(db(), path.id, principal),
 );
+
+export const release = route({ access: ["ops", "admin"], path: OrderPath }).handler(
+  ({ path, principal }) => Orders.releaseOrder(db(), path.id, principal),
+);

@@ -7,6 +7,7 @@ import {
   verifyToken,
 } from "@flashstock/core/auth/index";
 import { DomainError, type ErrorKind } from "@flashstock/core/error";
+import { runCollectingEvents } from "@flashstock/core/events/outbox";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type {
   APIGatewayProxyEventV2,
@@ -15,7 +16,7 @@ import type {
 } from "aws-lambda";
 import type { ZodType, z } from "zod";
 import { config } from "./config.ts";
-import { logger } from "./resources.ts";
+import { logger, publishNow } from "./resources.ts";
 
 /**
  * Who may call a route: `public` reads no token; `optional` reads one when sent (a bad one is still
@@ -253,6 +254,8 @@ const toResult = (result: unknown): HttpResult => {
 /**
  * Builds an API Gateway (HTTP API, payload v2) handler: logging context, error mapping,
  * authentication and parsing are middlewares; the handler gets typed input and calls the core.
+ * Events committed while it runs are published before the response goes out (the outbox's fast
+ * path); a failed publish never fails the request, the relay sends those events later.
  */
 export function route<const A extends Access, P = undefined, Q = undefined, B = undefined>(
   spec: RouteSpec<P, Q, B> & { access: A },
@@ -278,7 +281,12 @@ export function route<const A extends Access, P = undefined, Q = undefined, B = 
         .use(authentication(spec.access))
         .use(parsing(spec))
         .handler(async (event) =>
-          toResult(await fn(event.flashstock as Input<P, Q, B, PrincipalFor<A>>)),
+          toResult(
+            await runCollectingEvents(
+              () => fn(event.flashstock as Input<P, Q, B, PrincipalFor<A>>),
+              publishNow,
+            ),
+          ),
         );
     },
   };

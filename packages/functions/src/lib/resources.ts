@@ -1,11 +1,22 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { createDb, type Db } from "@flashstock/core/db/index";
-import { config } from "./config.ts";
+import type { DomainEvent } from "@flashstock/core/events/index";
+import { type EventPublisher, publishCommitted } from "@flashstock/core/events/outbox";
+import type { Mailer } from "@flashstock/core/notification/mailer";
+import { queues } from "../../../../infra/topology.ts";
+import { createSesMailer } from "../email/ses.ts";
+import { createAwsPublisher } from "../events/aws.ts";
+import { config, emailConfig, publishingConfig } from "./config.ts";
 
 export const logger = new Logger({ serviceName: "flashstock" });
 
-// One pool per Lambda instance (or per local process), created on first use and kept warm.
+// One of each per Lambda instance (or per local process), created on first use and kept warm.
 let pool: Db | undefined;
+let publisher: EventPublisher | undefined;
+let mailer: Mailer | undefined;
 
 export function db(): Db {
   if (!pool) {
@@ -20,4 +31,63 @@ export async function closeDb(): Promise<void> {
   const p = pool;
   pool = undefined;
   await p?.end();
+}
+
+/** EventBridge and the SQS FIFO queues in the cloud; whatever useEventPublisher installed locally. */
+export function eventPublisher(): EventPublisher {
+  if (!publisher) {
+    const c = publishingConfig(queues.map((q) => q.name));
+    publisher = createAwsPublisher({
+      eventBridge: new EventBridgeClient({}),
+      sqs: new SQSClient({}),
+      busName: c.eventBusName,
+      queueUrls: c.queueUrls,
+    });
+  }
+  return publisher;
+}
+
+/**
+ * The local runtime routes events in process (no SQS or EventBridge emulator speaks the current
+ * SDK's protocol); it installs its publisher here, and the handlers stay the same code.
+ */
+export function useEventPublisher(p: EventPublisher | undefined): void {
+  publisher = p;
+}
+
+/** SES; locally the same adapter, pointed at the SES emulator by SES_ENDPOINT. */
+export function emailSender(): Mailer {
+  if (!mailer) {
+    const c = emailConfig();
+    const client = c.sesEndpoint
+      ? new SESv2Client({
+          endpoint: c.sesEndpoint,
+          region: process.env.AWS_REGION ?? "us-east-1",
+          credentials: { accessKeyId: "local", secretAccessKey: "local" },
+        })
+      : new SESv2Client({});
+    mailer = createSesMailer({ client, from: c.sender });
+  }
+  return mailer;
+}
+
+/** For tests: forget the mailer so the next email reads the configuration again. */
+export function resetEmailSender(): void {
+  mailer = undefined;
+}
+
+/**
+ * The fast path after commit: publish what this invocation committed. Never throws; what did not
+ * go out stays in the outbox for the relay, and is logged.
+ */
+export async function publishNow(events: DomainEvent[]): Promise<void> {
+  try {
+    const report = await publishCommitted(db(), eventPublisher(), events);
+    if (report.failed.length > 0) {
+      logger.warn("events left to the outbox relay", { failed: report.failed });
+    }
+  } catch (err) {
+    // A missing queue URL, say: the request itself succeeded and its events are safe in the outbox.
+    logger.error("could not publish; the events are left to the outbox relay", err as Error);
+  }
 }
