@@ -6,15 +6,18 @@ import { ensureAdmin } from "@flashstock/core/auth/index";
 import { createDb } from "@flashstock/core/db/index";
 import { migrate } from "@flashstock/core/db/migrate";
 import { seedDemoCatalog } from "@flashstock/core/seed";
-import { closeDb } from "@flashstock/functions/lib/resources";
+import { closeDb, useEventPublisher } from "@flashstock/functions/lib/resources";
 import { routes } from "../../../infra/topology.ts";
+import { createLocalEventSystem } from "./events/system.ts";
 import { startEmbeddedPostgres } from "./postgres.ts";
 import { startHttpServer } from "./server.ts";
+import { startSesEmulator } from "./ses.ts";
 
 const env = process.env;
 const dataDir = resolve(env.DATA_DIR ?? ".data");
 const port = Number(env.PORT ?? 3000);
 const pgPort = Number(env.PG_PORT ?? 54329);
+const sesPort = Number(env.SES_PORT ?? 8005);
 const adminEmail = env.ADMIN_EMAIL ?? "admin@example.com";
 const adminPassword = env.ADMIN_PASSWORD ?? "admin-local-only";
 
@@ -53,6 +56,19 @@ async function main() {
   const seeded = env.SEED_DEMO === "0" ? 0 : await seedDemoCatalog(db, admin.rows[0]?.id as string);
   await db.end();
 
+  // Emails go to the SES emulator through the same SES adapter the cloud uses.
+  const ses = env.SES_ENDPOINT ? undefined : await startSesEmulator({ port: sesPort });
+  env.SES_ENDPOINT ||= ses?.url;
+  env.EMAIL_SENDER ||= "flashstock@example.com";
+  env.STOCK_MANAGER_EMAILS ||= "stock-manager@example.com";
+  env.ORDER_OPS_EMAILS ||= "order-ops@example.com";
+  env.API_URL ||= `http://localhost:${port}`;
+
+  // The bus, the FIFO queues, their consumers and the relay schedule, in process, from the topology.
+  const events = createLocalEventSystem();
+  useEventPublisher(events.publisher);
+  events.start();
+
   const http = await startHttpServer(routes, { port, host: env.HOST ?? "127.0.0.1" });
   console.log(
     [
@@ -60,6 +76,8 @@ async function main() {
       `  database: ${postgres ? `embedded Postgres on port ${pgPort}, data in ${dataDir}` : "DATABASE_URL"}`,
       `  migrations applied now: ${applied.length ? applied.join(", ") : "none (up to date)"}`,
       `  admin: ${adminEmail} / ${env.ADMIN_PASSWORD ? "(ADMIN_PASSWORD)" : adminPassword}`,
+      `  emails: ${env.SES_ENDPOINT}${ses ? " (the SES emulator's inbox: open it in a browser)" : ""}`,
+      `    stock manager: ${env.STOCK_MANAGER_EMAILS}; order operations: ${env.ORDER_OPS_EMAILS}`,
       seeded
         ? `  demo catalog: ${seeded} products loaded`
         : "  demo catalog: not loaded (database not empty or SEED_DEMO=0)",
@@ -73,6 +91,8 @@ async function main() {
     stopping = true;
     console.log("stopping...");
     await http.close();
+    await events.stop();
+    await ses?.close();
     await closeDb();
     await postgres?.stop();
     process.exit(0);
