@@ -86,6 +86,7 @@ describe("POST /checkout: placing an order", () => {
       totalCents: 2 * 1250 + 3 * 399,
       currency: "EUR",
       shippingAddress,
+      hold: null,
       createdAt: expect.stringMatching(ISO_INSTANT),
     });
     const cart = await getCart(cartId, buyer);
@@ -174,6 +175,7 @@ describe("POST /checkout: placing an order", () => {
         totalCents: 500,
         currency: "EUR",
         shippingAddress: address,
+        fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
       },
     ]);
   });

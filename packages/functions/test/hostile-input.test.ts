@@ -254,6 +254,7 @@ const ACCESS: Record<RouteKey, "public" | "optional" | "authenticated" | "roles"
   "GET /orders": "authenticated",
   "GET /orders/{id}": "authenticated",
   "POST /orders/{id}/cancel": "authenticated",
+  "POST /orders/{id}/release": "roles",
 };
 
 function templates(): Record<RouteKey, Template> {
@@ -325,6 +326,7 @@ function templates(): Record<RouteKey, Template> {
     "GET /orders": { role: "customer", query: "limit=5&status=placed" },
     "GET /orders/{id}": { role: "customer", path: { id: w.orderId } },
     "POST /orders/{id}/cancel": { role: "customer", path: { id: w.orderId } },
+    "POST /orders/{id}/release": { role: "ops", path: { id: w.orderId } },
   };
 }
 

