@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { DomainError } from "./error.ts";
 
 /** Keyset cursors are opaque to clients: base64url of the JSON key of the last item served. */

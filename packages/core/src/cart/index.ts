@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { Principal } from "../auth/index.ts";
 import { DEFAULT_CURRENCY } from "../catalog/index.ts";
 import type { Db, Queryable } from "../db/index.ts";

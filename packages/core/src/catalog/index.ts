@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type Db, isSqlState, type Queryable } from "../db/index.ts";
 import { DomainError, notFound } from "../error.ts";
 import { decodeCursor, encodeCursor, Limit, type Page } from "../pagination.ts";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import type { Principal } from "../auth/index.ts";
 import { CartId } from "../cart/index.ts";
 import type { Queryable } from "../db/index.ts";

@@ -1,11 +1,10 @@
-import { Pool as NeonPool } from "@neondatabase/serverless";
-import pg from "pg";
 import { DomainError, type ErrorKind } from "../error.ts";
 import type { DomainEvent } from "../events/index.ts";
 import { isCollectingEvents, noteCommittedEvents } from "../events/outbox.ts";
 
-// bigint columns (money) hold values far below 2^53: read them as numbers, not strings.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+/** bigint columns (money) hold values far below 2^53: read them as numbers, not strings. */
+const INT8 = 20;
+const readInt8AsNumber = (v: string) => Number(v);
 
 export interface QueryResult<R> {
   rows: R[];
@@ -41,24 +40,56 @@ interface PoolClientLike {
   release(err?: Error | boolean): void;
 }
 
+type PoolOptions = {
+  connectionString: string;
+  max: number;
+  idleTimeoutMillis: number;
+  connectionTimeoutMillis: number;
+};
+
+/**
+ * Loads only the driver in use. A Lambda bundle is built with FLASHSTOCK_BUNDLED_DRIVER defined
+ * (see the bundler), so that the other driver's import is dead code and stays out of the bundle:
+ * the Neon driver alone is 140 KB minified, node-postgres 80 KB.
+ */
+async function openPool(driver: "pg" | "neon", options: PoolOptions): Promise<PoolLike> {
+  // process.env.FLASHSTOCK_BUNDLED_DRIVER is spelt out in each condition: the bundler replaces it
+  // with a string literal, and only a literal comparison is folded away.
+  if (driver === "neon" && process.env.FLASHSTOCK_BUNDLED_DRIVER !== "pg") {
+    const neon = await import("@neondatabase/serverless");
+    neon.types.setTypeParser(INT8, readInt8AsNumber);
+    return new neon.Pool(options) as unknown as PoolLike;
+  }
+  if (driver === "pg" && process.env.FLASHSTOCK_BUNDLED_DRIVER !== "neon") {
+    const { default: pg } = await import("pg");
+    pg.types.setTypeParser(INT8, readInt8AsNumber);
+    return new pg.Pool(options) as unknown as PoolLike;
+  }
+  throw new Error(`This bundle holds one database driver only, not ${driver}`);
+}
+
 export function createDb(config: DbConfig): Db {
-  const options = {
+  const pool = openPool(config.driver ?? "pg", {
     connectionString: config.url,
     max: config.max ?? 10,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
-  };
-  const pool: PoolLike =
-    config.driver === "neon"
-      ? (new NeonPool(options) as unknown as PoolLike)
-      : (new pg.Pool(options) as unknown as PoolLike);
-  // A backend killed under an idle client must not crash the process; the pool drops the client.
-  pool.on("error", () => {});
+  }).then((p) => {
+    // A backend killed under an idle client must not crash the process; the pool drops the client.
+    p.on("error", () => {});
+    return p;
+  });
 
   return {
-    query: (text, values) => translateErrors(() => pool.query(text, values)),
-    transaction: (work) => withRetry(() => runTransaction(pool, work)),
-    end: () => pool.end(),
+    query: async (text, values) => {
+      const p = await pool;
+      return translateErrors(() => p.query(text, values));
+    },
+    transaction: async (work) => {
+      const p = await pool;
+      return withRetry(() => runTransaction(p, work));
+    },
+    end: async () => (await pool).end(),
   };
 }
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { MAX_STOCK } from "../catalog/index.ts";
 import type { Db, Queryable } from "../db/index.ts";
 import { insufficientStockForSku, notFound } from "../error.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { isStaff, type Principal, type Role } from "../auth/index.ts";
 import type { Db, Queryable } from "../db/index.ts";
 import { DomainError, forbidden, notFound } from "../error.ts";

@@ -1,5 +1,5 @@
 import * as Catalog from "@flashstock/core/catalog/index";
-import { z } from "zod";
+import * as z from "zod";
 import { created, route } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
 

@@ -14,7 +14,8 @@ import type {
   Context,
   APIGatewayProxyStructuredResultV2 as HttpResult,
 } from "aws-lambda";
-import type { ZodType, z } from "zod";
+import type * as z from "zod";
+import type { ZodType } from "zod";
 import { config } from "./config.ts";
 import { logger, publishNow } from "./resources.ts";
 
