@@ -1,0 +1,50 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { busRules, queues, routes, schedules } from "../infra/topology.ts";
+import { bundleHandlerFile } from "./bundle.ts";
+
+const run = promisify(execFile);
+
+export interface ColdStart {
+  file: string;
+  kind: "http" | "queue" | "bus" | "schedule";
+  bytes: number;
+  /** Median time to import the bundle in a fresh Node process. */
+  importMs: number;
+}
+
+const fileOf = (handler: string) => handler.slice(0, handler.lastIndexOf("."));
+
+/** Every handler file the topology names, once, with the kind of trigger behind it. */
+export function handlerFiles(): { file: string; kind: ColdStart["kind"] }[] {
+  const files = new Map<string, ColdStart["kind"]>();
+  for (const r of routes) files.set(fileOf(r.handler), "http");
+  for (const q of queues) files.set(fileOf(q.consumer.handler), "queue");
+  for (const b of busRules) files.set(fileOf(b.handler), "bus");
+  for (const s of schedules) files.set(fileOf(s.handler), "schedule");
+  return [...files].map(([file, kind]) => ({ file, kind }));
+}
+
+/** What Lambda does at a cold start, less the runtime's own start: import the handler module. */
+async function importTime(bundle: string): Promise<number> {
+  const script = `const t = performance.now(); await import(${JSON.stringify(bundle)}); console.log(performance.now() - t);`;
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script]);
+  return Number(stdout.trim());
+}
+
+export async function measureColdStarts(options: { outdir: string; runs?: number }) {
+  const results: ColdStart[] = [];
+  for (const { file, kind } of handlerFiles()) {
+    const bundle = await bundleHandlerFile(file, options.outdir);
+    const times: number[] = [];
+    for (let i = 0; i < (options.runs ?? 5); i++) times.push(await importTime(bundle.outfile));
+    times.sort((a, b) => a - b);
+    results.push({
+      file,
+      kind,
+      bytes: bundle.bytes,
+      importMs: times[Math.floor(times.length / 2)] as number,
+    });
+  }
+  return results;
+}

@@ -1,0 +1,228 @@
+/**
+ * npm run bench: the flash-sale benchmark. Starts its own embedded Postgres, measures the ceiling
+ * (the raw conditional decrement of one hot row), the checkout strategies a team would otherwise
+ * write, this project's checkout, the same over HTTP against the local runtime, and what each
+ * Lambda bundle costs at a cold start. Prints a table and writes it as JSON under bench/results/.
+ *
+ * Every figure that matters is a ratio measured in the same run, on the same database: on shared,
+ * noisy machines absolute numbers move between runs, ratios far less.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createDb } from "@flashstock/core/db/index";
+import { migrate } from "@flashstock/core/db/migrate";
+import { startEmbeddedPostgres } from "@flashstock/local/postgres";
+import { freePort } from "@flashstock/testing/ports";
+import pg from "pg";
+import { measureColdStarts } from "./coldstart.ts";
+import { runHttpFlashSale } from "./http.ts";
+import type { LoadResult } from "./load.ts";
+import { type PreparedCart, strategies } from "./strategies.ts";
+
+const repoRoot = fileURLToPath(new URL("../", import.meta.url));
+const env = process.env;
+const CONNECTIONS = (env.BENCH_CONNECTIONS ?? "1,8,32,64").split(",").map(Number);
+const SECONDS = Number(env.BENCH_SECONDS ?? 4);
+const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 1);
+const HOT_STOCK = 100_000_000;
+// For quick experiments: BENCH_ONLY=ceiling,flashstock runs those strategies and skips HTTP and bundles.
+const ONLY = env.BENCH_ONLY?.split(",");
+
+interface Row extends LoadResult {
+  strategy: string;
+  oversold: number;
+  ratioToCeiling: number;
+}
+
+async function main() {
+  const started = Date.now();
+  const root = await mkdtemp(join(tmpdir(), "flashstock-bench-"));
+  await import("node:fs/promises").then((fs) => fs.chmod(root, 0o755));
+  // Postgres's defaults, durable commits included: the ceiling is what this database does on this
+  // machine, not what it does with fsync off.
+  const postgres = await startEmbeddedPostgres({
+    dataDir: join(root, "postgres"),
+    port: await freePort(),
+    database: "flashstock_bench",
+    persistent: false,
+    postgresFlags: ["-c", "max_connections=300"],
+  });
+  const admin = new pg.Client({ connectionString: postgres.url });
+  try {
+    const db = createDb({ url: postgres.url, max: 1 });
+    await migrate(db);
+    await db.end();
+    await admin.connect();
+    const settings = await admin.query<{ name: string; setting: string }>(
+      "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'server_version')",
+    );
+    // Enough distinct customers for the busiest point; carts are made per point.
+    const maxOrders = Number(env.BENCH_MAX_ORDERS_PER_POINT ?? 30_000);
+    await admin.query(
+      `INSERT INTO users (email, password_hash, name, role)
+       SELECT 'bench-' || g || '@example.com', 'not-a-hash', 'Bench ' || g, 'customer'
+         FROM generate_series(1, $1) g`,
+      [maxOrders],
+    );
+
+    const rows: Row[] = [];
+    const ceilingAt = new Map<number, number>();
+    for (const connections of CONNECTIONS) {
+      for (const strategy of strategies.filter((s) => !ONLY || ONLY.includes(s.name))) {
+        const tag = `${strategy.name}-${connections}`;
+        const sku = `HOT-${tag}`.toUpperCase();
+        await admin.query(
+          `WITH p AS (INSERT INTO products (sku, name, price_cents, currency) VALUES ($1, 'Hot item', 1000, 'EUR'))
+           INSERT INTO stock (sku, available, min_quantity) VALUES ($1, $2, 0)`,
+          [sku, HOT_STOCK],
+        );
+        const carts = strategy.name === "ceiling" ? [] : await prepareCarts(admin, sku, maxOrders);
+        await admin.query("CHECKPOINT");
+        const result = await strategy.run({
+          url: postgres.url,
+          sku,
+          carts,
+          connections,
+          seconds: SECONDS,
+          warmupSeconds: WARMUP_SECONDS,
+          tag,
+        });
+        const oversold = await oversoldUnits(admin, sku);
+        if (strategy.name === "ceiling") ceilingAt.set(connections, result.throughput);
+        const row: Row = {
+          strategy: strategy.name,
+          ...result,
+          oversold,
+          ratioToCeiling: result.throughput / (ceilingAt.get(connections) ?? Number.NaN),
+        };
+        rows.push(row);
+        console.log(formatRow(row));
+      }
+    }
+
+    const http = ONLY
+      ? []
+      : await runHttpFlashSale({
+          adminUrl: postgres.adminUrl,
+          connectionsList: (env.BENCH_HTTP_CONNECTIONS ?? "32,64").split(",").map(Number),
+          log: (line) => console.log(line),
+        });
+    const httpRows = http.map((h) => ({
+      ...h,
+      ratioToCeiling: h.throughput / (ceilingAt.get(h.connections) ?? Number.NaN),
+    }));
+
+    const bundles = ONLY
+      ? []
+      : await measureColdStarts({ outdir: resolve(repoRoot, "bench/.bundles") });
+
+    const report = {
+      at: new Date().toISOString(),
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+        postgres: Object.fromEntries(settings.rows.map((r) => [r.name, r.setting])),
+      },
+      settings: { seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, hotStock: HOT_STOCK },
+      strategies: strategies.map((s) => ({ name: s.name, description: s.description })),
+      rows,
+      http: httpRows,
+      bundles,
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+    };
+    console.log(`\n${renderReport(report)}`);
+    const dir = resolve(repoRoot, "bench/results");
+    await mkdir(dir, { recursive: true });
+    const file = resolve(dir, `${report.at.replace(/[:.]/g, "-")}.json`);
+    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(resolve(dir, "latest.md"), `${renderReport(report)}\n`);
+    console.log(`\nwritten: ${file} and bench/results/latest.md (${report.durationSeconds} s)`);
+  } finally {
+    await admin.end().catch(() => {});
+    await postgres.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** `count` open carts, each of a different customer, each holding 1 unit of the SKU. */
+async function prepareCarts(admin: pg.Client, sku: string, count: number): Promise<PreparedCart[]> {
+  const { rows } = await admin.query<{ cartId: string; customerId: string }>(
+    `WITH c AS (
+       INSERT INTO carts (customer_id)
+       SELECT id FROM users WHERE role = 'customer' ORDER BY id LIMIT $2
+       RETURNING id, customer_id),
+     i AS (INSERT INTO cart_items (cart_id, sku, quantity) SELECT id, $1, 1 FROM c)
+     SELECT id AS "cartId", customer_id AS "customerId" FROM c`,
+    [sku, count],
+  );
+  return rows;
+}
+
+/** Units sold beyond what the stock gave up: orders for the SKU minus the decrease in stock. */
+async function oversoldUnits(admin: pg.Client, sku: string): Promise<number> {
+  const { rows } = await admin.query<{ oversold: number }>(
+    `SELECT coalesce((SELECT sum(quantity) FROM order_lines WHERE sku = $1), 0)::int
+            - ($2 - (SELECT available FROM stock WHERE sku = $1))::int AS oversold`,
+    [sku, HOT_STOCK],
+  );
+  const soldInOrders = await admin.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM order_lines WHERE sku = $1",
+    [sku],
+  );
+  // The ceiling writes no orders: nothing it sells can be oversold by this measure.
+  return soldInOrders.rows[0]?.n ? (rows[0]?.oversold ?? 0) : 0;
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
+
+function formatRow(r: Row): string {
+  return `${r.strategy.padEnd(18)} ${String(r.connections).padStart(3)} conns  ${fmt(r.throughput).padStart(6)}/s  p50 ${fmt(r.p50Ms, 1)} ms  p99 ${fmt(r.p99Ms, 1)} ms  oversold ${r.oversold}  errors ${r.errors}  x${fmt(r.ratioToCeiling, 2)}${r.firstError ? `  (${r.firstError})` : ""}`;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the report is plain JSON
+function renderReport(report: any): string {
+  const lines: string[] = [];
+  lines.push(
+    `Machine: ${report.machine.cpus} CPUs (${report.machine.cpuModel}), ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; Postgres ${report.machine.postgres.server_version} (fsync ${report.machine.postgres.fsync}, synchronous_commit ${report.machine.postgres.synchronous_commit}); ${report.settings.seconds} s per point after ${report.settings.warmupSeconds} s warm-up; run ${report.at}`,
+    "",
+    "| strategy | conns | orders/s | p50 ms | p99 ms | oversold | errors | x ceiling |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  );
+  for (const r of report.rows as Row[]) {
+    lines.push(
+      `| ${r.strategy} | ${r.connections} | ${fmt(r.throughput)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${r.oversold} | ${r.errors} | ${fmt(r.ratioToCeiling, 2)} |`,
+    );
+  }
+  lines.push(
+    "",
+    "End to end over HTTP (local runtime, POST /checkout, autocannon, one customer and cart per request, more buyers than units):",
+    "",
+    "| conns | buyers | stock | sold | 409 | other | orders/s | p50 ms | p99 ms | x ceiling |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  );
+  for (const h of report.http) {
+    lines.push(
+      `| ${h.connections} | ${h.buyers} | ${h.stock} | ${h.sold} | ${h.refused} | ${h.other} | ${fmt(h.throughput)} | ${fmt(h.p50Ms, 1)} | ${fmt(h.p99Ms, 1)} | ${fmt(h.ratioToCeiling, 2)} |`,
+    );
+  }
+  lines.push(
+    "",
+    "Lambda bundles (esbuild, ESM, minified, AWS SDK from the runtime) and their import time in a fresh Node process (median of 5):",
+    "",
+    "| handler file | KB | import ms |",
+    "| --- | ---: | ---: |",
+  );
+  for (const b of report.bundles) {
+    lines.push(`| ${b.file} | ${fmt(b.bytes / 1024, 1)} | ${fmt(b.importMs, 1)} |`);
+  }
+  return lines.join("\n");
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,207 @@
+import { randomUUID } from "node:crypto";
+import { placeOrder } from "@flashstock/core/checkout/index";
+import { createDb, type Db } from "@flashstock/core/db/index";
+import { DomainError } from "@flashstock/core/error";
+import pg from "pg";
+import { closedLoop, type LoadResult, type Outcome } from "./load.ts";
+
+/** One pre-made cart: a customer, a cart holding 1 unit of the hot SKU. */
+export interface PreparedCart {
+  cartId: string;
+  customerId: string;
+}
+
+export interface Point {
+  url: string;
+  sku: string;
+  carts: PreparedCart[];
+  connections: number;
+  seconds: number;
+  warmupSeconds: number;
+  /** Makes each point's orders distinct, so the duplicate check never holds one. */
+  tag: string;
+}
+
+export interface Strategy {
+  name: string;
+  /** What it is, for the report. */
+  description: string;
+  run(point: Point): Promise<LoadResult>;
+}
+
+const address = (tag: string) => ({
+  name: "Bench Buyer",
+  line1: `${tag} Load Street`,
+  city: "Berlin",
+  postalCode: "10115",
+  country: "DE",
+});
+
+async function withClients<T>(url: string, n: number, work: (clients: pg.Client[]) => Promise<T>) {
+  const clients = Array.from({ length: n }, () => new pg.Client({ connectionString: url }));
+  await Promise.all(clients.map((c) => c.connect()));
+  try {
+    return await work(clients);
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+}
+
+const ceiling: Strategy = {
+  name: "ceiling",
+  description:
+    "the raw conditional decrement alone, in autocommit: UPDATE stock SET available = available - 1 WHERE sku = $1 AND available >= 1",
+  run: (p) =>
+    withClients(p.url, p.connections, (clients) =>
+      closedLoop({
+        workers: clients,
+        seconds: p.seconds,
+        warmupSeconds: p.warmupSeconds,
+        op: async (client): Promise<Outcome> => {
+          const r = await client.query(
+            "UPDATE stock SET available = available - 1 WHERE sku = $1 AND available >= 1",
+            [p.sku],
+          );
+          return r.rowCount === 1 ? "sold" : "refused";
+        },
+      }),
+    ),
+};
+
+type StockStep = "read-then-write" | "for-update" | "advisory-lock";
+
+/**
+ * A checkout as a team would write it in application code, round trip by round trip in one
+ * transaction: the stock step first (reserve, then record the order), then the cart, the order, its
+ * line, the ledger row and the outbox row, then COMMIT. The three strategies differ only in the
+ * stock step.
+ */
+function applicationCheckout(step: StockStep) {
+  return async (client: pg.Client, p: Point, cart: PreparedCart): Promise<Outcome> => {
+    await client.query("BEGIN");
+    try {
+      if (step === "advisory-lock") {
+        await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [p.sku]);
+      }
+      const { rows } = await client.query<{ available: number }>(
+        `SELECT available FROM stock WHERE sku = $1${step === "for-update" ? " FOR UPDATE" : ""}`,
+        [p.sku],
+      );
+      const available = rows[0]?.available ?? 0;
+      if (available < 1) {
+        await client.query("ROLLBACK");
+        return "refused";
+      }
+      // Read-then-write and the advisory lock write the value computed in code; the row lock of
+      // FOR UPDATE makes the relative update equivalent.
+      await client.query(
+        step === "for-update"
+          ? "UPDATE stock SET available = available - 1, updated_at = now() WHERE sku = $1"
+          : "UPDATE stock SET available = $2, updated_at = now() WHERE sku = $1",
+        step === "for-update" ? [p.sku] : [p.sku, available - 1],
+      );
+      await client.query(
+        "UPDATE carts SET status = 'checked_out', updated_at = now() WHERE id = $1 AND status = 'open'",
+        [cart.cartId],
+      );
+      const orderId = randomUUID();
+      const shipping = JSON.stringify(address(p.tag));
+      await client.query(
+        `INSERT INTO orders (id, customer_id, cart_id, status, total_cents, currency, shipping_address, fingerprint)
+         VALUES ($1, $2, $3, 'placed', 1000, 'EUR', $4, $5)`,
+        [orderId, cart.customerId, cart.cartId, shipping, `${cart.customerId}|${p.sku}`],
+      );
+      await client.query(
+        `INSERT INTO order_lines (order_id, sku, name, quantity, unit_price_cents)
+         VALUES ($1, $2, 'Hot item', 1, 1000)`,
+        [orderId, p.sku],
+      );
+      await client.query(
+        `INSERT INTO stock_movements (sku, delta, reason, order_id, available_after, actor_id)
+         VALUES ($1, -1, 'sale', $2, $3, $4)`,
+        [p.sku, orderId, available - 1, cart.customerId],
+      );
+      await client.query("INSERT INTO outbox (type, data) VALUES ('order.placed', $1)", [
+        JSON.stringify({ orderId, customerId: cart.customerId, sku: p.sku, quantity: 1 }),
+      ]);
+      await client.query("COMMIT");
+      return "sold";
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw err;
+    }
+  };
+}
+
+function application(name: string, description: string, step: StockStep): Strategy {
+  const checkout = applicationCheckout(step);
+  return {
+    name,
+    description,
+    run: (p) =>
+      withClients(p.url, p.connections, (clients) =>
+        closedLoop({
+          workers: clients,
+          seconds: p.seconds,
+          warmupSeconds: p.warmupSeconds,
+          op: (client, i) => checkout(client, p, p.carts[i] as PreparedCart),
+        }),
+      ),
+  };
+}
+
+/** flashstock's checkout through the core's own code path: placeOrder, one call of place_order. */
+const flashstock: Strategy = {
+  name: "flashstock",
+  description:
+    "this project's checkout through the core (placeOrder): one statement running place_order, idempotency key, cart, duplicate check, order, line, outbox, then the conditional decrement last",
+  run: async (p) => {
+    const db: Db = createDb({ url: p.url, max: p.connections });
+    try {
+      const shippingAddress = address(p.tag);
+      return await closedLoop({
+        workers: Array.from({ length: p.connections }, (_, i) => i),
+        seconds: p.seconds,
+        warmupSeconds: p.warmupSeconds,
+        op: async (_, i): Promise<Outcome> => {
+          const cart = p.carts[i] as PreparedCart;
+          try {
+            await placeOrder(
+              db,
+              { userId: cart.customerId, role: "customer" },
+              randomUUID(),
+              { cartId: cart.cartId, shippingAddress },
+              { duplicateWindowMinutes: 30 },
+            );
+            return "sold";
+          } catch (err) {
+            if (err instanceof DomainError && err.code === "INSUFFICIENT_STOCK") return "refused";
+            throw err;
+          }
+        },
+      });
+    } finally {
+      await db.end();
+    }
+  },
+};
+
+export const strategies: Strategy[] = [
+  ceiling,
+  application(
+    "read-then-write",
+    "read available, check it in code, write the new value: the flash-sale bug (lost updates sell stock that is gone)",
+    "read-then-write",
+  ),
+  application(
+    "select-for-update",
+    "SELECT ... FOR UPDATE on the stock row first, then the order's writes, then COMMIT: the row stays locked for the whole transaction",
+    "for-update",
+  ),
+  application(
+    "advisory-lock",
+    "an application-level lock (pg_advisory_xact_lock on the SKU) around read-check-write",
+    "advisory-lock",
+  ),
+  flashstock,
+];
