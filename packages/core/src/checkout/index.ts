@@ -112,6 +112,10 @@ export async function placeOrder(
       options.duplicateWindowMinutes,
     ]);
     const result = rows[0]?.result as { replayed: boolean; order: Order; events: DomainEvent[] };
+    // place_order commits without waiting for its WAL to reach disk (so that the hot stock row is
+    // unlocked sooner); this waits for it, so the order is durable before anyone is told of it.
+    // Also after a replay: the first request may have committed a moment ago.
+    await db.query("SELECT flush_committed_wal()");
     // One statement in autocommit: it has committed by the time the answer is here.
     noteCommittedEvents(result.events);
     return { replayed: result.replayed, order: toOrder(result.order) };

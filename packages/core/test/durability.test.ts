@@ -1,0 +1,61 @@
+import { randomUUID } from "node:crypto";
+import { placeOrder } from "@flashstock/core/checkout/index";
+import { createDb } from "@flashstock/core/db/index";
+import { useDatabase } from "@flashstock/testing/database";
+import { address, cartWith, createTestProduct, createUser } from "@flashstock/testing/fixtures";
+import { describe, expect, it } from "vitest";
+
+const t = useDatabase();
+
+describe("checkout durability with early lock release", () => {
+  it("flush_committed_wal returns only once the WAL written before it is flushed", async () => {
+    // Prepare
+    const db = createDb({ url: t.url, max: 1 });
+    try {
+      const { rows } = await db.query<{ lsn: string }>(
+        "INSERT INTO outbox (type, data) VALUES ('order.placed', '{}') RETURNING pg_current_wal_insert_lsn()::text AS lsn",
+      );
+      await db.query("DELETE FROM outbox WHERE data = '{}'");
+
+      // Act
+      await db.query("SELECT flush_committed_wal()");
+
+      // Assess
+      const flushed = await db.query<{ behind: number }>(
+        "SELECT pg_wal_lsn_diff($1::pg_lsn, pg_current_wal_flush_lsn())::float AS behind",
+        [rows[0]?.lsn],
+      );
+      expect(flushed.rows[0]?.behind).toBeLessThanOrEqual(0);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it("commits the checkout asynchronously without leaving the connection asynchronous", async () => {
+    // Prepare: one connection, so the check runs where the checkout ran
+    const db = createDb({ url: t.url, max: 1 });
+    const buyer = await createUser(t.db);
+    const product = await createTestProduct(t.db, { available: 3 });
+    const cartId = await cartWith(buyer, { [product.sku]: 1 });
+    try {
+      // The test server runs with synchronous_commit off; this connection is made synchronous.
+      await db.query("SET synchronous_commit = on");
+
+      // Act
+      const { order } = await placeOrder(
+        db,
+        buyer.principal,
+        randomUUID(),
+        { cartId, shippingAddress: address },
+        { duplicateWindowMinutes: 30 },
+      );
+      const setting = await db.query<{ synchronous_commit: string }>("SHOW synchronous_commit");
+
+      // Assess
+      expect(order.status).toBe("placed");
+      expect(setting.rows[0]?.synchronous_commit).toBe("on");
+    } finally {
+      await db.end();
+    }
+  });
+});
