@@ -67,7 +67,9 @@ async function main() {
   // The bus, the FIFO queues, their consumers and the relay schedule, in process, from the topology.
   const events = createLocalEventSystem();
   useEventPublisher(events.publisher);
-  events.start();
+  // LOCAL_CONSUMERS=0 leaves the queues, bus rules and schedules idle (events still queue up): the
+  // benchmark uses it to measure checkout alone, as in the cloud where consumers are other Lambdas.
+  if (env.LOCAL_CONSUMERS !== "0") events.start();
 
   const http = await startHttpServer(routes, { port, host: env.HOST ?? "127.0.0.1" });
   console.log(

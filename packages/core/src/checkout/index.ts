@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as z from "zod";
 import type { Principal } from "../auth/index.ts";
 import { CartId } from "../cart/index.ts";
+import { coalesced } from "../db/coalesce.ts";
 import type { Queryable } from "../db/index.ts";
 import { DomainError, insufficientStock } from "../error.ts";
 import type { DomainEvent } from "../events/index.ts";
@@ -79,6 +80,19 @@ export function addressKey(a: ShippingAddress): string {
     .join("\n");
 }
 
+// One flush covers every commit written before it began, so concurrent checkouts share them.
+const walFlushes = new WeakMap<Queryable, () => Promise<void>>();
+function walFlushOf(db: Queryable): () => Promise<void> {
+  let flush = walFlushes.get(db);
+  if (!flush) {
+    flush = coalesced(async () => {
+      await db.query("SELECT flush_committed_wal()");
+    });
+    walFlushes.set(db, flush);
+  }
+  return flush;
+}
+
 export interface PlaceOrderOptions {
   /**
    * An order equal to one of the customer's orders from this many minutes back (not cancelled) is
@@ -115,7 +129,7 @@ export async function placeOrder(
     // place_order commits without waiting for its WAL to reach disk (so that the hot stock row is
     // unlocked sooner); this waits for it, so the order is durable before anyone is told of it.
     // Also after a replay: the first request may have committed a moment ago.
-    await db.query("SELECT flush_committed_wal()");
+    await walFlushOf(db)();
     // One statement in autocommit: it has committed by the time the answer is here.
     noteCommittedEvents(result.events);
     return { replayed: result.replayed, order: toOrder(result.order) };

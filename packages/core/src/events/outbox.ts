@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { batched } from "../db/coalesce.ts";
 import type { Db, Queryable } from "../db/index.ts";
 import type { DomainEvent } from "./index.ts";
 
@@ -47,15 +48,37 @@ export interface PublishReport {
   failed: { id: string; error: string }[];
 }
 
+const markPublished = (db: Queryable, ids: string[]) =>
+  db.query(
+    "UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::uuid[]) AND published_at IS NULL",
+    [ids],
+  );
+
+// The fast path's marks, one UPDATE for all the requests that published meanwhile.
+const markBatches = new WeakMap<Queryable, (ids: readonly string[]) => Promise<void>>();
+function batchedMarks(db: Queryable) {
+  let mark = markBatches.get(db);
+  if (!mark) {
+    mark = batched(async (ids: string[]) => {
+      await markPublished(db, ids);
+    });
+    markBatches.set(db, mark);
+  }
+  return mark;
+}
+
 /** Marks what was published, and counts the attempt and the reason for what was not. */
-async function record(db: Queryable, ids: string[], outcome: PublishOutcome): Promise<void> {
+async function record(
+  db: Queryable,
+  ids: string[],
+  outcome: PublishOutcome,
+  options: { batch?: boolean } = {},
+): Promise<void> {
   const failed = new Map(outcome.failed.map((f) => [f.id, f.error]));
   const published = ids.filter((id) => !failed.has(id));
   if (published.length > 0) {
-    await db.query(
-      "UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::uuid[]) AND published_at IS NULL",
-      [published],
-    );
+    if (options.batch) await batchedMarks(db)(published);
+    else await markPublished(db, published);
   }
   if (failed.size > 0) {
     await db.query(
@@ -89,6 +112,7 @@ export async function publishCommitted(
       db,
       events.map((e) => e.id),
       outcome,
+      { batch: true },
     );
   } catch {
     // The events went out but are not marked: the relay sends them again, consumers dedupe.

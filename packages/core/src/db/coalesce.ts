@@ -1,0 +1,42 @@
+/**
+ * Group commit for work that any later run covers: callers that arrive while a run is in flight
+ * share the next run, which starts after the current one ends, so each caller is covered by a run
+ * that began after it called. Under concurrency N callers cost about one run per run's latency;
+ * alone (a Lambda serves one request at a time) each caller gets a run of its own, as before.
+ */
+export function coalesced(run: () => Promise<void>): () => Promise<void> {
+  let current: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const start = () => {
+    current = run().finally(() => {
+      current = undefined;
+    });
+    return current;
+  };
+  return () => {
+    if (!current) return start();
+    next ??= current
+      .catch(() => {})
+      .then(() => {
+        next = undefined;
+        return start();
+      });
+    return next;
+  };
+}
+
+/** Like coalesced, for runs that take the items gathered since the last run began. */
+export function batched<T>(
+  run: (items: T[]) => Promise<void>,
+): (items: readonly T[]) => Promise<void> {
+  let pending: T[] = [];
+  const flush = coalesced(() => {
+    const items = pending;
+    pending = [];
+    return items.length > 0 ? run(items) : Promise.resolve();
+  });
+  return (items) => {
+    pending.push(...items);
+    return flush();
+  };
+}
