@@ -27,7 +27,7 @@ const CONNECTIONS = (env.BENCH_CONNECTIONS ?? "1,8,32,64").split(",").map(Number
 const SECONDS = Number(env.BENCH_SECONDS ?? 4);
 const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 1);
 const HOT_STOCK = 100_000_000;
-// For quick experiments: BENCH_ONLY=ceiling,flashstock runs those strategies and skips HTTP and bundles.
+// For quick experiments: BENCH_ONLY=ceiling,flashstock,http,bundles runs only the parts named.
 const ONLY = env.BENCH_ONLY?.split(",");
 
 interface Row extends LoadResult {
@@ -102,21 +102,23 @@ async function main() {
       }
     }
 
-    const http = ONLY
-      ? []
-      : await runHttpFlashSale({
-          adminUrl: postgres.adminUrl,
-          connectionsList: (env.BENCH_HTTP_CONNECTIONS ?? "32,64").split(",").map(Number),
-          log: (line) => console.log(line),
-        });
+    const http =
+      ONLY && !ONLY.includes("http")
+        ? []
+        : await runHttpFlashSale({
+            adminUrl: postgres.adminUrl,
+            connectionsList: (env.BENCH_HTTP_CONNECTIONS ?? "32,64").split(",").map(Number),
+            log: (line) => console.log(line),
+          });
     const httpRows = http.map((h) => ({
       ...h,
       ratioToCeiling: h.throughput / (ceilingAt.get(h.connections) ?? Number.NaN),
     }));
 
-    const bundles = ONLY
-      ? []
-      : await measureColdStarts({ outdir: resolve(repoRoot, "bench/.bundles") });
+    const bundles =
+      ONLY && !ONLY.includes("bundles")
+        ? []
+        : await measureColdStarts({ outdir: resolve(repoRoot, "bench/.bundles") });
 
     const report = {
       at: new Date().toISOString(),
