@@ -30,10 +30,14 @@ async function signToken(options: {
   expiresAt?: number;
   issuer?: string;
   audience?: string;
+  alg?: "HS256" | "HS384" | "HS512";
+  notBefore?: number;
 }): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ role: options.role ?? "admin" })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+  const jwt = new SignJWT({ role: options.role ?? "admin" });
+  if (options.notBefore !== undefined) jwt.setNotBefore(options.notBefore);
+  return jwt
+    .setProtectedHeader({ alg: options.alg ?? "HS256", typ: "JWT" })
     .setSubject(options.sub ?? randomUUID())
     .setIssuer(options.issuer ?? "flashstock")
     .setAudience(options.audience ?? "flashstock-api")
@@ -374,6 +378,50 @@ describe("authentication and roles on protected routes", () => {
 
     // Act
     const response = await protectedCall(unsigned);
+
+    // Assess
+    expectError(response, 401, "UNAUTHENTICATED");
+  });
+
+  it("answers a token signed with the right secret but another algorithm (HS512) with 401", async () => {
+    // Prepare
+    const admin = await createUser(t.db, "admin");
+    const token = await signToken({ sub: admin.id, alg: "HS512" });
+
+    // Act
+    const response = await protectedCall(token);
+
+    // Assess
+    expectError(response, 401, "UNAUTHENTICATED");
+  });
+
+  it("answers a valid token with a character added to its signature with 401", async () => {
+    // Prepare: base64url decoders skip junk; the token must be exactly what was signed.
+    const admin = await createUser(t.db, "admin");
+    const token = await signToken({ sub: admin.id });
+    expect((await protectedCall(token)).status).toBe(200);
+
+    // Act
+    const responses = await Promise.all([
+      protectedCall(`${token}!`),
+      protectedCall(`${token}.x`),
+      protectedCall(token.replace(".", "=.")),
+    ]);
+
+    // Assess
+    for (const r of responses) expectError(r, 401, "UNAUTHENTICATED");
+  });
+
+  it("answers a token that is not valid yet (nbf in the future) with 401", async () => {
+    // Prepare
+    const admin = await createUser(t.db, "admin");
+    const token = await signToken({
+      sub: admin.id,
+      notBefore: Math.floor(Date.now() / 1000) + 600,
+    });
+
+    // Act
+    const response = await protectedCall(token);
 
     // Assess
     expectError(response, 401, "UNAUTHENTICATED");

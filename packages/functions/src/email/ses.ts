@@ -1,4 +1,4 @@
-import { type SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
+import type { SESv2Client } from "@aws-sdk/client-sesv2";
 import type { Mailer } from "@flashstock/core/notification/mailer";
 
 export interface SesMailerOptions {
@@ -14,6 +14,8 @@ const utf8 = (Data: string) => ({ Data, Charset: "UTF-8" });
 export function createSesMailer(options: SesMailerOptions): Mailer {
   return {
     async send(email) {
+      // Dynamic, so that a bundle imports the SDK only when it sends (see resources.ts).
+      const { SendEmailCommand } = await import("@aws-sdk/client-sesv2");
       const { MessageId } = await options.client.send(
         new SendEmailCommand({
           FromEmailAddress: options.from,

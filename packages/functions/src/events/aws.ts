@@ -1,5 +1,5 @@
-import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DomainEvent } from "@flashstock/core/events/index";
 import type { EventPublisher } from "@flashstock/core/events/outbox";
 import { queues } from "../../../../infra/topology.ts";
@@ -44,6 +44,11 @@ export function createAwsPublisher(options: AwsPublisherOptions): EventPublisher
 
   return {
     async publish(events) {
+      // Dynamic, so that a bundle imports the SDK only when it publishes (see resources.ts).
+      const [{ PutEventsCommand }, { SendMessageBatchCommand }] = await Promise.all([
+        import("@aws-sdk/client-eventbridge"),
+        import("@aws-sdk/client-sqs"),
+      ]);
       const errors = new Map<string, string[]>();
       const fail = (id: string, error: string) =>
         errors.set(id, [...(errors.get(id) ?? []), error]);

@@ -1,14 +1,9 @@
 import { Logger } from "@aws-lambda-powertools/logger";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { SESv2Client } from "@aws-sdk/client-sesv2";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { createDb, type Db } from "@flashstock/core/db/index";
 import type { DomainEvent } from "@flashstock/core/events/index";
 import { type EventPublisher, publishCommitted } from "@flashstock/core/events/outbox";
 import type { Mailer } from "@flashstock/core/notification/mailer";
 import { queues } from "../../../../infra/topology.ts";
-import { createSesMailer } from "../email/ses.ts";
-import { createAwsPublisher } from "../events/aws.ts";
 import { config, emailConfig, publishingConfig } from "./config.ts";
 
 export const logger = new Logger({ serviceName: "flashstock" });
@@ -33,16 +28,37 @@ export async function closeDb(): Promise<void> {
   await p?.end();
 }
 
-/** EventBridge and the SQS FIFO queues in the cloud; whatever useEventPublisher installed locally. */
+/**
+ * EventBridge and the SQS FIFO queues in the cloud; whatever useEventPublisher installed locally.
+ * The AWS SDK clients are loaded on the first publish, not when the handler module is imported: a
+ * handler that never publishes (GET /products) never pays for them at a cold start.
+ */
 export function eventPublisher(): EventPublisher {
   if (!publisher) {
-    const c = publishingConfig(queues.map((q) => q.name));
-    publisher = createAwsPublisher({
-      eventBridge: new EventBridgeClient({}),
-      sqs: new SQSClient({}),
-      busName: c.eventBusName,
-      queueUrls: c.queueUrls,
-    });
+    let aws: Promise<EventPublisher> | undefined;
+    const load = async () => {
+      const c = publishingConfig(queues.map((q) => q.name));
+      const [{ EventBridgeClient }, { SQSClient }, { createAwsPublisher }] = await Promise.all([
+        import("@aws-sdk/client-eventbridge"),
+        import("@aws-sdk/client-sqs"),
+        import("../events/aws.ts"),
+      ]);
+      return createAwsPublisher({
+        eventBridge: new EventBridgeClient({}),
+        sqs: new SQSClient({}),
+        busName: c.eventBusName,
+        queueUrls: c.queueUrls,
+      });
+    };
+    publisher = {
+      publish: async (events) => {
+        aws ??= load().catch((err) => {
+          aws = undefined;
+          throw err;
+        });
+        return (await aws).publish(events);
+      },
+    };
   }
   return publisher;
 }
@@ -55,18 +71,34 @@ export function useEventPublisher(p: EventPublisher | undefined): void {
   publisher = p;
 }
 
-/** SES; locally the same adapter, pointed at the SES emulator by SES_ENDPOINT. */
+/** SES; locally the same adapter, pointed at the SES emulator by SES_ENDPOINT. Loaded on first use. */
 export function emailSender(): Mailer {
   if (!mailer) {
-    const c = emailConfig();
-    const client = c.sesEndpoint
-      ? new SESv2Client({
-          endpoint: c.sesEndpoint,
-          region: process.env.AWS_REGION ?? "us-east-1",
-          credentials: { accessKeyId: "local", secretAccessKey: "local" },
-        })
-      : new SESv2Client({});
-    mailer = createSesMailer({ client, from: c.sender });
+    let ses: Promise<Mailer> | undefined;
+    const load = async () => {
+      const c = emailConfig();
+      const [{ SESv2Client }, { createSesMailer }] = await Promise.all([
+        import("@aws-sdk/client-sesv2"),
+        import("../email/ses.ts"),
+      ]);
+      const client = c.sesEndpoint
+        ? new SESv2Client({
+            endpoint: c.sesEndpoint,
+            region: process.env.AWS_REGION ?? "us-east-1",
+            credentials: { accessKeyId: "local", secretAccessKey: "local" },
+          })
+        : new SESv2Client({});
+      return createSesMailer({ client, from: c.sender });
+    };
+    mailer = {
+      send: async (email) => {
+        ses ??= load().catch((err) => {
+          ses = undefined;
+          throw err;
+        });
+        return (await ses).send(email);
+      },
+    };
   }
   return mailer;
 }
