@@ -9,11 +9,18 @@ import { freePort } from "@flashstock/testing/ports";
 import autocannon from "autocannon";
 import pg from "pg";
 import { percentile } from "./load.ts";
+import { strategies } from "./strategies.ts";
+
+const ceilingStrategy = strategies.find((s) => s.name === "ceiling") as (typeof strategies)[number];
 
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 const JWT_SECRET = "bench-secret-that-is-at-least-32-characters-long";
 
 export interface HttpResult {
+  /** The raw conditional decrement on the same database at the same concurrency, just before. */
+  ceiling: number;
+  /** Whether the runtime's queue consumers and schedules ran during the sale, as under npm start. */
+  consumers: boolean;
   connections: number;
   buyers: number;
   stock: number;
@@ -30,7 +37,7 @@ export interface HttpResult {
 }
 
 /** Starts the local runtime (what npm start runs) on the given database, until it prints its URL. */
-async function startRuntime(databaseUrl: string, poolMax: number) {
+async function startRuntime(databaseUrl: string, poolMax: number, consumers: boolean) {
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -49,7 +56,7 @@ async function startRuntime(databaseUrl: string, poolMax: number) {
         SES_PORT: String(await freePort()),
         DB_POOL_MAX: String(poolMax),
         SEED_DEMO: "0",
-        LOCAL_CONSUMERS: process.env.BENCH_HTTP_CONSUMERS ?? "1",
+        LOCAL_CONSUMERS: consumers ? "1" : "0",
         POWERTOOLS_LOG_LEVEL: "ERROR",
         DATA_DIR: `${repoRoot}bench/.bundles/runtime`,
       },
@@ -184,10 +191,12 @@ function drive(url: string, connections: number, buyers: Buyer[]) {
 export async function runHttpFlashSale(options: {
   adminUrl: string;
   connectionsList: number[];
+  /** false: consumers idle, the checkout path alone (in the cloud consumers are other Lambdas). */
+  consumers: boolean;
   stock?: number;
   log: (line: string) => void;
 }): Promise<HttpResult[]> {
-  const name = "flashstock_http";
+  const name = `flashstock_http_${options.consumers ? "with_consumers" : "alone"}`;
   const admin = new pg.Client({ connectionString: options.adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
@@ -199,17 +208,38 @@ export async function runHttpFlashSale(options: {
 
   const db = new pg.Client({ connectionString: url });
   await db.connect();
-  const runtime = await startRuntime(url, Math.max(...options.connectionsList));
+  const runtime = await startRuntime(url, Math.max(...options.connectionsList), options.consumers);
   const results: HttpResult[] = [];
   try {
     for (const connections of options.connectionsList) {
-      const stock = options.stock ?? 2500;
+      const stock = options.stock ?? 4000;
       const buyers = Math.round(stock * 1.2);
       const sku = `HTTP-${connections}`;
       const prepared = await prepareSale(db, sku, stock, buyers);
       // Open the runtime's pool to this many connections first, as the ceiling's are open before
       // it is timed: a new Postgres connection costs a SCRAM handshake (PBKDF2) on both sides.
-      await autocannon({ url: `${runtime.url}/health`, connections, amount: connections * 20 });
+      const poolMax = Math.max(...options.connectionsList);
+      await autocannon({
+        url: `${runtime.url}/health`,
+        connections: poolMax,
+        amount: poolMax * 20,
+      });
+      // The ceiling again, on this database, just before the sale: the ratio compares neighbours.
+      const ceilingSku = `${sku}-CEILING`;
+      await db.query(
+        `WITH p AS (INSERT INTO products (sku, name, price_cents, currency) VALUES ($1, 'Hot', 1000, 'EUR'))
+         INSERT INTO stock (sku, available, min_quantity) VALUES ($1, 100000000, 0)`,
+        [ceilingSku],
+      );
+      const ceiling = await ceilingStrategy.run({
+        url,
+        sku: ceilingSku,
+        carts: [],
+        connections,
+        seconds: 3,
+        warmupSeconds: 1,
+        tag: ceilingSku,
+      });
       await db.query("CHECKPOINT");
       const run = await drive(runtime.url, connections, prepared);
       const sorted = Float64Array.from(run.latencies).sort();
@@ -221,6 +251,8 @@ export async function runHttpFlashSale(options: {
       const sold = run.statuses.get(201) ?? 0;
       const refused = run.statuses.get(409) ?? 0;
       const result: HttpResult = {
+        ceiling: ceiling.throughput,
+        consumers: options.consumers,
         connections,
         buyers,
         stock,
@@ -235,7 +267,7 @@ export async function runHttpFlashSale(options: {
       };
       results.push(result);
       options.log(
-        `http ${connections} conns: ${sold} sold of ${stock} (${result.ordersInDatabase} orders in the database, ${result.stockLeft} left), ${refused} x 409, ${result.other} other, ${result.throughput.toFixed(0)}/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`,
+        `http ${connections} conns${options.consumers ? " (consumers running)" : ""}: ${sold} sold of ${stock} (${result.ordersInDatabase} orders in the database, ${result.stockLeft} left), ${refused} x 409, ${result.other} other, ${result.throughput.toFixed(0)}/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`,
       );
     }
   } finally {
