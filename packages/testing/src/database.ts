@@ -87,7 +87,18 @@ export async function orphanMovements(db: Db): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-/** Checks the stock invariants of every SKU (see checkLedger) and that no movement is orphaned. */
+/** Order lines whose SKU has no product: that foreign key was dropped too (migration 0003). */
+export async function orphanOrderLines(db: Db): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM order_lines l WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.sku = l.sku)",
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/**
+ * Checks the stock invariants of every SKU (see checkLedger), and that no movement or order line
+ * is orphaned.
+ */
 export async function expectLedgerConsistent(db: Db): Promise<void> {
   for (const row of await checkLedger(db)) {
     expect(row.available, row.sku).toBeGreaterThanOrEqual(0);
@@ -95,6 +106,7 @@ export async function expectLedgerConsistent(db: Db): Promise<void> {
     expect(row.soldInOrders, row.sku).toBe(row.soldInLedger);
   }
   expect(await orphanMovements(db)).toBe(0);
+  expect(await orphanOrderLines(db)).toBe(0);
 }
 
 export async function availableOf(db: Db, sku: string): Promise<number | undefined> {
