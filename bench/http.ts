@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -6,6 +5,7 @@ import { issueToken } from "@flashstock/core/auth/index";
 import { createDb } from "@flashstock/core/db/index";
 import { migrate } from "@flashstock/core/db/migrate";
 import { freePort } from "@flashstock/testing/ports";
+import { startLocalRuntime } from "@flashstock/testing/runtime";
 import autocannon from "autocannon";
 import pg from "pg";
 import { percentile } from "./load.ts";
@@ -36,53 +36,22 @@ export interface HttpResult {
   stockLeft: number;
 }
 
-/** Starts the local runtime (what npm start runs) on the given database, until it prints its URL. */
+/** Starts the local runtime (what npm start runs) on the given database. */
 async function startRuntime(databaseUrl: string, poolMax: number, consumers: boolean) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_RUNTIME_NODE_ARGS?.split(" ") ?? []),
-      "--import",
-      "tsx",
-      "packages/local/src/main.ts",
-    ],
+  return startLocalRuntime(
     {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        DATABASE_URL: databaseUrl,
-        JWT_SECRET,
-        PORT: String(await freePort()),
-        SES_PORT: String(await freePort()),
-        DB_POOL_MAX: String(poolMax),
-        SEED_DEMO: "0",
-        LOCAL_CONSUMERS: consumers ? "1" : "0",
-        POWERTOOLS_LOG_LEVEL: "ERROR",
-        DATA_DIR: `${repoRoot}bench/.bundles/runtime`,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+      DATABASE_URL: databaseUrl,
+      JWT_SECRET,
+      PORT: String(await freePort()),
+      SES_PORT: String(await freePort()),
+      DB_POOL_MAX: String(poolMax),
+      SEED_DEMO: "0",
+      LOCAL_CONSUMERS: consumers ? "1" : "0",
+      POWERTOOLS_LOG_LEVEL: "ERROR",
+      DATA_DIR: `${repoRoot}bench/.bundles/runtime`,
     },
+    { nodeArgs: process.env.BENCH_RUNTIME_NODE_ARGS?.split(" ") },
   );
-  let output = "";
-  child.stderr?.on("data", (d) => {
-    output += d;
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on("data", (d) => {
-      output += d;
-      const m = /running at (http:\/\/\S+)/.exec(output);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.on("exit", (code) => reject(new Error(`the runtime exited with ${code}:\n${output}`)));
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGINT");
-      }),
-  };
 }
 
 interface Buyer {

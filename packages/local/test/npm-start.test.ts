@@ -1,42 +1,20 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { freePort } from "@flashstock/testing/ports";
+import { startLocalRuntime } from "@flashstock/testing/runtime";
 import { afterAll, describe, expect, it } from "vitest";
 
-const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
 const json = async (res: Response): Promise<any> => res.json();
 const started: ChildProcess[] = [];
 
-/** Runs what `npm start` runs, with its own data directory and ports, until it prints its URL. */
+/** npm start with its own data directory and ports; the test's database and secret are not passed. */
 async function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", "packages/local/src/main.ts"], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env, DATABASE_URL: "", JWT_SECRET: "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  started.push(child);
-  let output = "";
-  child.stderr?.on("data", (d) => {
-    output += d;
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on("data", (d) => {
-      output += d;
-      const m = /running at (http:\/\/\S+)/.exec(output);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.on("exit", (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-  });
-  const stop = () =>
-    new Promise<number | null>((resolve) => {
-      child.once("exit", (code) => resolve(code));
-      child.kill("SIGINT");
-    });
-  return { url, stop, output: () => output };
+  const runtime = await startLocalRuntime({ ...env, DATABASE_URL: "", JWT_SECRET: "" });
+  started.push(runtime.child);
+  return runtime;
 }
 
 /** JSON over HTTP, as a storefront sends it. */

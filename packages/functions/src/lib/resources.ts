@@ -28,6 +28,16 @@ export async function closeDb(): Promise<void> {
   await p?.end();
 }
 
+/** Loads once, on first call; a failed load (a missing setting) is tried again next time. */
+function onFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () =>
+    (loaded ??= load().catch((err) => {
+      loaded = undefined;
+      throw err;
+    }));
+}
+
 /**
  * EventBridge and the SQS FIFO queues in the cloud; whatever useEventPublisher installed locally.
  * The AWS SDK clients are loaded on the first publish, not when the handler module is imported: a
@@ -35,8 +45,7 @@ export async function closeDb(): Promise<void> {
  */
 export function eventPublisher(): EventPublisher {
   if (!publisher) {
-    let aws: Promise<EventPublisher> | undefined;
-    const load = async () => {
+    const aws = onFirstUse(async () => {
       const c = publishingConfig(queues.map((q) => q.name));
       const [{ EventBridgeClient }, { SQSClient }, { createAwsPublisher }] = await Promise.all([
         import("@aws-sdk/client-eventbridge"),
@@ -49,16 +58,8 @@ export function eventPublisher(): EventPublisher {
         busName: c.eventBusName,
         queueUrls: c.queueUrls,
       });
-    };
-    publisher = {
-      publish: async (events) => {
-        aws ??= load().catch((err) => {
-          aws = undefined;
-          throw err;
-        });
-        return (await aws).publish(events);
-      },
-    };
+    });
+    publisher = { publish: async (events) => (await aws()).publish(events) };
   }
   return publisher;
 }
@@ -74,8 +75,7 @@ export function useEventPublisher(p: EventPublisher | undefined): void {
 /** SES; locally the same adapter, pointed at the SES emulator by SES_ENDPOINT. Loaded on first use. */
 export function emailSender(): Mailer {
   if (!mailer) {
-    let ses: Promise<Mailer> | undefined;
-    const load = async () => {
+    const ses = onFirstUse(async () => {
       const c = emailConfig();
       const [{ SESv2Client }, { createSesMailer }] = await Promise.all([
         import("@aws-sdk/client-sesv2"),
@@ -89,16 +89,8 @@ export function emailSender(): Mailer {
           })
         : new SESv2Client({});
       return createSesMailer({ client, from: c.sender });
-    };
-    mailer = {
-      send: async (email) => {
-        ses ??= load().catch((err) => {
-          ses = undefined;
-          throw err;
-        });
-        return (await ses).send(email);
-      },
-    };
+    });
+    mailer = { send: async (email) => (await ses()).send(email) };
   }
   return mailer;
 }
