@@ -31,6 +31,26 @@ describe("checkout durability with early lock release", () => {
     }
   });
 
+  it("lets a role without superuser flush (Neon's database owner is not a superuser)", async () => {
+    // Prepare
+    const role = `app_${randomUUID().slice(0, 8)}`;
+    await t.db.query(`CREATE ROLE ${role} LOGIN PASSWORD 'app-password'`);
+    const url = new URL(t.url);
+    url.username = role;
+    url.password = "app-password";
+    const db = createDb({ url: url.toString(), max: 1 });
+    try {
+      // Act
+      const result = await db.query("SELECT flush_committed_wal()");
+
+      // Assess
+      expect(result.rowCount).toBe(1);
+    } finally {
+      await db.end();
+      await t.db.query(`DROP ROLE ${role}`);
+    }
+  });
+
   it("commits the checkout asynchronously without leaving the connection asynchronous", async () => {
     // Prepare: one connection, so the check runs where the checkout ran
     const db = createDb({ url: t.url, max: 1 });
