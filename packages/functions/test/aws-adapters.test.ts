@@ -294,6 +294,32 @@ describe("AWS event publisher", () => {
     expect(queueCalls().map((c) => c.Entries?.length)).toEqual([10, 2]);
   });
 
+  it("holds back a group's later messages once one of its messages failed, and sends the other groups'", async () => {
+    // Prepare: one customer's 12 events (two batches) and another customer's, after them
+    const ann = randomUUID();
+    const bob = randomUUID();
+    const anns = Array.from({ length: 12 }, () => orderEvent("order.confirmed", ann));
+    const bobs = Array.from({ length: 2 }, () => orderEvent("order.confirmed", bob));
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolvesOnce({
+        Successful: [],
+        Failed: [{ Id: "m3", SenderFault: false, Code: "InternalError", Message: "Try again" }],
+      })
+      .resolves({ Successful: [], Failed: [] });
+
+    // Act
+    const outcome = await publisher().publish([...anns, ...bobs]);
+
+    // Assess: Ann's fourth failed, her 11th and 12th wait for the relay; Bob's go out
+    expect(outcome.failed.map((f) => f.id)).toEqual([anns[3]?.id, anns[10]?.id, anns[11]?.id]);
+    expect(outcome.failed[1]?.error).toBe(
+      "sqs order-events: held back behind an earlier failure in its group",
+    );
+    const second = queueCalls()[1]?.Entries ?? [];
+    expect(second.map((e) => e.MessageGroupId)).toEqual([bob, bob]);
+  });
+
   it("reports an event without a customerId as failed and still publishes the others", async () => {
     // Prepare
     const good = [orderEvent("order.placed"), orderEvent("order.cancelled")];

@@ -92,14 +92,25 @@ export function createAwsPublisher(options: AwsPublisherOptions): EventPublisher
       };
 
       // A FIFO queue keeps a group's order within a batch and across batches only if each batch
-      // is sent after the previous one was accepted.
+      // is sent after the previous one was accepted. Once a group has lost a message here, its
+      // messages in later batches are held back (reported failed, so the relay resends them after
+      // it, in outbox order) instead of overtaking it. Within one batch SQS may already have taken
+      // the entries after a failed one; consumers check the order's state, so that is harmless.
       const toQueue = async (queue: string, items: Queued[]) => {
+        const brokenGroups = new Set<string>();
         for (const chunk of chunks(items)) {
+          const sending: Queued[] = [];
+          for (const item of chunk) {
+            if (brokenGroups.has(item.message.messageGroupId)) {
+              fail(item.eventId, `sqs ${queue}: held back behind an earlier failure in its group`);
+            } else sending.push(item);
+          }
+          if (sending.length === 0) continue;
           try {
             const { Failed = [] } = await sqs.send(
               new SendMessageBatchCommand({
                 QueueUrl: queueUrls[queue],
-                Entries: chunk.map(({ message }, i) => ({
+                Entries: sending.map(({ message }, i) => ({
                   Id: `m${i}`,
                   MessageBody: message.body,
                   MessageGroupId: message.messageGroupId,
@@ -108,13 +119,17 @@ export function createAwsPublisher(options: AwsPublisherOptions): EventPublisher
               }),
             );
             for (const entry of Failed) {
-              const item = chunk.find((_, i) => `m${i}` === entry.Id);
+              const item = sending.find((_, i) => `m${i}` === entry.Id);
               if (item) {
                 fail(item.eventId, `sqs ${queue}: ${entry.Code} ${entry.Message ?? ""}`.trim());
+                brokenGroups.add(item.message.messageGroupId);
               }
             }
           } catch (err) {
-            for (const item of chunk) fail(item.eventId, `sqs ${queue}: ${describeError(err)}`);
+            for (const item of sending) {
+              fail(item.eventId, `sqs ${queue}: ${describeError(err)}`);
+              brokenGroups.add(item.message.messageGroupId);
+            }
           }
         }
       };
