@@ -1,4 +1,5 @@
--- Order events: publishing the outbox, duplicate-order holds, consumer idempotency.
+-- Order events: publishing the outbox, duplicate-order holds, consumer idempotency; and checkout
+-- with the hot stock row unlocked at commit rather than after the WAL flush.
 
 -- The transaction that wrote each event, so that a handler can publish the events of its own
 -- transaction right after commit (the fast path) without scanning the whole backlog.
@@ -64,13 +65,85 @@ BEGIN
 END;
 $$;
 
+-- Checkout: the hot stock row is unlocked when the commit record is written, not when it is on disk.
+--
+-- Measured (npm run bench, one hot SKU, 32 connections, durable commits): checkout reached 0.34 of
+-- the raw conditional decrement. Its work under the row lock is small (the decrement, one ledger
+-- row); what every other buyer of the SKU waited through was COMMIT's WAL flush, which a
+-- synchronous commit performs while still holding the row lock. place_order now commits
+-- asynchronously and placeOrder waits for the flush right after, with the lock already released:
+-- 0.76 of the ceiling in the same run. Durability for the client is unchanged: no order is reported
+-- (no 201, no event published) before its commit is on disk. What changes is that another
+-- transaction may briefly see a commit that is not yet durable; after a crash both are lost
+-- together, because WAL is replayed in order, so nothing acknowledged depends on anything lost.
+
+-- Waits until every commit written so far is on disk (and, where there is synchronous
+-- replication, acknowledged). A transactional logical message is a WAL record of this transaction
+-- (an xid alone writes none, and PostgreSQL skips the flush of a transaction that wrote no WAL), so
+-- the synchronous commit that follows flushes the WAL up to a record written after all of them.
+-- Any role may call pg_logical_emit_message, on any wal_level.
+CREATE FUNCTION flush_committed_wal() RETURNS void
+LANGUAGE sql VOLATILE AS $$
+  SELECT FROM set_config('synchronous_commit', 'on', true),
+              pg_logical_emit_message(true, 'flashstock', 'flush')
+$$;
+
+-- As in 0001, and it flags the transaction when it writes a threshold event, so that place_order
+-- can skip looking for events (under the lock) in the usual case of no crossing.
+CREATE OR REPLACE FUNCTION apply_stock_delta(
+  p_sku text, p_delta integer, p_reason text, p_order_id uuid, p_actor_id uuid, p_note text
+) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_after integer;
+  v_min integer;
+  v_before integer;
+BEGIN
+  UPDATE stock
+     SET available = available + p_delta, updated_at = now()
+   WHERE sku = p_sku AND available >= -p_delta AND available + p_delta <= 1000000000
+  RETURNING available, min_quantity INTO v_after, v_min;
+  IF NOT FOUND THEN
+    IF p_delta > 0 AND EXISTS (SELECT 1 FROM stock WHERE sku = p_sku) THEN
+      RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'STOCK_LIMIT_EXCEEDED',
+        DETAIL = jsonb_build_object('sku', p_sku, 'max', 1000000000)::text;
+    END IF;
+    RETURN NULL;
+  END IF;
+  v_before := v_after - p_delta;
+
+  INSERT INTO stock_movements (sku, delta, reason, order_id, available_after, note, actor_id)
+  VALUES (p_sku, p_delta, p_reason, p_order_id, v_after, p_note, p_actor_id);
+
+  -- Tell the caller that this transaction now holds a stock event (see place_order's return).
+  IF (v_before >= v_min AND v_after < v_min) OR (v_before > 0 AND v_after = 0)
+     OR (v_before < v_min AND v_after >= v_min) THEN
+    PERFORM set_config('flashstock.stock_events', 'on', true);
+  END IF;
+  IF v_before >= v_min AND v_after < v_min THEN
+    INSERT INTO outbox (type, data) VALUES ('inventory.low', jsonb_build_object(
+      'sku', p_sku, 'available', v_after, 'minQuantity', v_min, 'orderId', p_order_id));
+  END IF;
+  IF v_before > 0 AND v_after = 0 THEN
+    INSERT INTO outbox (type, data) VALUES ('inventory.out', jsonb_build_object(
+      'sku', p_sku, 'available', v_after, 'minQuantity', v_min, 'orderId', p_order_id));
+  END IF;
+  IF v_before < v_min AND v_after >= v_min THEN
+    INSERT INTO outbox (type, data) VALUES ('inventory.restocked', jsonb_build_object(
+      'sku', p_sku, 'available', v_after, 'minQuantity', v_min, 'orderId', p_order_id));
+  END IF;
+  RETURN v_after;
+END;
+$$;
+
 DROP FUNCTION place_order(uuid, text, text, uuid, jsonb, text);
 
 -- As in 0001, plus duplicate detection: an order whose fingerprint (customer, SKUs and quantities,
 -- normalised address) equals one of the customer's orders from the last p_duplicate_window that
 -- is not cancelled is still placed and its stock taken, but on hold for order operations, and it
 -- announces itself with 'order.held' instead of 'order.placed'. The events the call wrote are
--- returned, so that the caller can publish them as soon as it has the answer.
+-- returned, so that the caller can publish them as soon as it has the answer. It commits without
+-- waiting for the WAL flush (see above): placeOrder calls flush_committed_wal() before it answers.
 CREATE FUNCTION place_order(
   p_customer_id uuid,
   p_idempotency_key text,
@@ -97,6 +170,7 @@ DECLARE
   v_line record;
   v_short jsonb := '[]'::jsonb;
   v_after integer;
+  v_order_event jsonb;
   -- Millisecond precision, so that the stored response and a later read print the same instant.
   v_now timestamptz := date_trunc('milliseconds', now());
 BEGIN
@@ -194,12 +268,20 @@ BEGIN
 
   UPDATE idempotency_keys SET status_code = 201, response = v_order
    WHERE customer_id = p_customer_id AND key = p_idempotency_key;
-  INSERT INTO outbox (type, data) VALUES (
+  INSERT INTO outbox AS o (type, data) VALUES (
     CASE WHEN v_hold IS NULL THEN 'order.placed' ELSE 'order.held' END,
     jsonb_build_object(
       'orderId', v_order_id, 'customerId', p_customer_id, 'lines', v_lines, 'totalCents', v_total,
       'currency', v_currency, 'shippingAddress', p_shipping_address, 'fingerprint', v_fingerprint)
-    || CASE WHEN v_hold IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('hold', v_hold) END);
+    || CASE WHEN v_hold IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('hold', v_hold) END)
+  RETURNING outbox_event(o) INTO v_order_event;
+
+  -- The hot stock rows stay locked until COMMIT returns. With a synchronous commit that includes
+  -- the WAL flush, and every other buyer of the SKU waits through it. This transaction commits
+  -- without waiting for the flush; placeOrder then waits for it (flush_committed_wal) before the
+  -- order is reported, so nothing is acknowledged that is not on disk, while the lock is released
+  -- as soon as the commit record is written.
+  PERFORM set_config('synchronous_commit', 'off', true);
 
   -- Last, and in SKU order: the conditional decrements.
   FOR v_line IN
@@ -217,7 +299,18 @@ BEGIN
       DETAIL = jsonb_build_object('lines', v_short)::text;
   END IF;
 
+  -- Still under the stock lock: look the events up only when a decrement crossed a threshold.
   RETURN jsonb_build_object('replayed', false, 'statusCode', 201, 'order', v_order,
-    'events', events_of_current_transaction());
+    'events', CASE WHEN current_setting('flashstock.stock_events', true) = 'on'
+                   THEN events_of_current_transaction()
+                   ELSE jsonb_build_array(v_order_event) END);
 END;
 $$;
+
+-- The foreign key from order_lines to products checked every line with FOR KEY SHARE on the
+-- product's row: in a flash sale, the same row for every buyer, locked by all of them at once
+-- (a MultiXact per lock). Lines are inserted from a join with products inside place_order, carry
+-- their own name and price, and products are never deleted; stock_movements.sku has no foreign key
+-- for the same reason. Same-run A/B, 10 rounds at 32 connections: the checkout's ratio to the
+-- ceiling was higher without it in 8.
+ALTER TABLE order_lines DROP CONSTRAINT order_lines_sku_fkey;
