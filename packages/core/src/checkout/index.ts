@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as z from "zod";
 import type { Principal } from "../auth/index.ts";
 import { CartId } from "../cart/index.ts";
-import { coalesced } from "../db/coalesce.ts";
+import { coalesced, perKey } from "../db/coalesce.ts";
 import type { Queryable } from "../db/index.ts";
 import { DomainError, insufficientStock } from "../error.ts";
 import type { DomainEvent } from "../events/index.ts";
@@ -81,17 +81,11 @@ export function addressKey(a: ShippingAddress): string {
 }
 
 // One flush covers every commit written before it began, so concurrent checkouts share them.
-const walFlushes = new WeakMap<Queryable, () => Promise<void>>();
-function walFlushOf(db: Queryable): () => Promise<void> {
-  let flush = walFlushes.get(db);
-  if (!flush) {
-    flush = coalesced(async () => {
-      await db.query("SELECT flush_committed_wal()");
-    });
-    walFlushes.set(db, flush);
-  }
-  return flush;
-}
+const walFlushOf = perKey((db: Queryable) =>
+  coalesced(async () => {
+    await db.query("SELECT flush_committed_wal()");
+  }),
+);
 
 export interface PlaceOrderOptions {
   /**

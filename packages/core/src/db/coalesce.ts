@@ -25,6 +25,19 @@ export function coalesced(run: () => Promise<void>): () => Promise<void> {
   };
 }
 
+/** One `make(key)` per key (a database pool, say), made on first use and kept with the key. */
+export function perKey<K extends object, V>(make: (key: K) => V): (key: K) => V {
+  const made = new WeakMap<K, V>();
+  return (key) => {
+    let value = made.get(key);
+    if (value === undefined) {
+      value = make(key);
+      made.set(key, value);
+    }
+    return value;
+  };
+}
+
 /** Like coalesced, for runs that take the items gathered since the last run began. */
 export function batched<T>(
   run: (items: T[]) => Promise<void>,

@@ -18,9 +18,6 @@ export const eventTypes = [
 export const EventType = z.enum(eventTypes);
 export type EventType = z.infer<typeof EventType>;
 
-export const orderEventTypes = eventTypes.filter((t) => t.startsWith("order."));
-export const inventoryEventTypes = eventTypes.filter((t) => t.startsWith("inventory."));
-
 /** What every event looks like on the wire: on the bus (as the detail), in a queue, in a test. */
 export const DomainEvent = z.object({
   id: z.uuid(),

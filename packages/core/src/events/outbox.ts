@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { batched } from "../db/coalesce.ts";
+import { batched, perKey } from "../db/coalesce.ts";
 import type { Db, Queryable } from "../db/index.ts";
 import type { DomainEvent } from "./index.ts";
 
@@ -55,17 +55,11 @@ const markPublished = (db: Queryable, ids: string[]) =>
   );
 
 // The fast path's marks, one UPDATE for all the requests that published meanwhile.
-const markBatches = new WeakMap<Queryable, (ids: readonly string[]) => Promise<void>>();
-function batchedMarks(db: Queryable) {
-  let mark = markBatches.get(db);
-  if (!mark) {
-    mark = batched(async (ids: string[]) => {
-      await markPublished(db, ids);
-    });
-    markBatches.set(db, mark);
-  }
-  return mark;
-}
+const batchedMarks = perKey((db: Queryable) =>
+  batched(async (ids: string[]) => {
+    await markPublished(db, ids);
+  }),
+);
 
 /** Marks what was published, and counts the attempt and the reason for what was not. */
 async function record(
@@ -90,6 +84,18 @@ async function record(
   }
 }
 
+/** A publisher that throws has published nothing: every event is reported failed. */
+async function tryPublish(
+  publisher: EventPublisher,
+  events: readonly DomainEvent[],
+): Promise<PublishOutcome> {
+  try {
+    return await publisher.publish(events);
+  } catch (err) {
+    return { failed: events.map((e) => ({ id: e.id, error: String(err) })) };
+  }
+}
+
 /**
  * The fast path: publishes events right after their transaction committed and marks them
  * published. It never throws: an event it could not publish (or could not mark) stays in the
@@ -101,12 +107,7 @@ export async function publishCommitted(
   events: readonly DomainEvent[],
 ): Promise<PublishReport> {
   if (events.length === 0) return { published: 0, failed: [] };
-  let outcome: PublishOutcome;
-  try {
-    outcome = await publisher.publish(events);
-  } catch (err) {
-    outcome = { failed: events.map((e) => ({ id: e.id, error: String(err) })) };
-  }
+  const outcome = await tryPublish(publisher, events);
   try {
     await record(
       db,
@@ -159,12 +160,7 @@ export async function relayOutbox(
       );
       const events = rows.map((r) => r.event);
       if (events.length === 0) return { count: 0, outcome: { failed: [] } };
-      let result: PublishOutcome;
-      try {
-        result = await publisher.publish(events);
-      } catch (err) {
-        result = { failed: events.map((e) => ({ id: e.id, error: String(err) })) };
-      }
+      const result = await tryPublish(publisher, events);
       await record(
         tx,
         events.map((e) => e.id),

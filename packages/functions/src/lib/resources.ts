@@ -101,17 +101,13 @@ export function resetEmailSender(): void {
 }
 
 /**
- * The fast path after commit: publish what this invocation committed. Never throws; what did not
- * go out stays in the outbox for the relay, and is logged.
+ * The fast path after commit: publish what this invocation committed. Never throws (nor does
+ * publishCommitted); what did not go out, a missing queue URL included, stays in the outbox for
+ * the relay, and is logged.
  */
 export async function publishNow(events: DomainEvent[]): Promise<void> {
-  try {
-    const report = await publishCommitted(db(), eventPublisher(), events);
-    if (report.failed.length > 0) {
-      logger.warn("events left to the outbox relay", { failed: report.failed });
-    }
-  } catch (err) {
-    // A missing queue URL, say: the request itself succeeded and its events are safe in the outbox.
-    logger.error("could not publish; the events are left to the outbox relay", err as Error);
+  const report = await publishCommitted(db(), eventPublisher(), events);
+  if (report.failed.length > 0) {
+    logger.warn("events left to the outbox relay", { failed: report.failed });
   }
 }
