@@ -9,7 +9,7 @@ import { startLocalRuntime } from "@flashstock/testing/runtime";
 import autocannon from "autocannon";
 import pg from "pg";
 import { percentile } from "./load.ts";
-import { strategies } from "./strategies.ts";
+import { createHotSku, strategies } from "./strategies.ts";
 
 const ceilingStrategy = strategies.find((s) => s.name === "ceiling") as (typeof strategies)[number];
 
@@ -60,11 +60,7 @@ interface Buyer {
 }
 
 async function prepareSale(db: pg.Client, sku: string, stock: number, buyers: number) {
-  await db.query(
-    `WITH p AS (INSERT INTO products (sku, name, price_cents, currency) VALUES ($1, 'Flash deal', 1000, 'EUR'))
-     INSERT INTO stock (sku, available, min_quantity) VALUES ($1, $2, 0)`,
-    [sku, stock],
-  );
+  await createHotSku(db, sku, stock);
   const { rows } = await db.query<{ id: string; email: string; created_at: Date; cart_id: string }>(
     `WITH u AS (
        INSERT INTO users (email, password_hash, name, role)
@@ -195,11 +191,7 @@ export async function runHttpFlashSale(options: {
       });
       // The ceiling again, on this database, just before the sale: the ratio compares neighbours.
       const ceilingSku = `${sku}-CEILING`;
-      await db.query(
-        `WITH p AS (INSERT INTO products (sku, name, price_cents, currency) VALUES ($1, 'Hot', 1000, 'EUR'))
-         INSERT INTO stock (sku, available, min_quantity) VALUES ($1, 100000000, 0)`,
-        [ceilingSku],
-      );
+      await createHotSku(db, ceilingSku);
       const ceiling = await ceilingStrategy.run({
         url,
         sku: ceilingSku,

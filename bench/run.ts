@@ -19,14 +19,19 @@ import pg from "pg";
 import { measureColdStarts } from "./coldstart.ts";
 import { type HttpResult, runHttpFlashSale } from "./http.ts";
 import type { LoadResult } from "./load.ts";
-import { type PreparedCart, type Strategy, strategies } from "./strategies.ts";
+import {
+  createHotSku,
+  HOT_STOCK,
+  type PreparedCart,
+  type Strategy,
+  strategies,
+} from "./strategies.ts";
 
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 const env = process.env;
 const CONNECTIONS = (env.BENCH_CONNECTIONS ?? "1,8,32,64").split(",").map(Number);
 const SECONDS = Number(env.BENCH_SECONDS ?? 4);
 const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 1);
-const HOT_STOCK = 100_000_000;
 // For quick experiments: BENCH_ONLY=ceiling,flashstock,http,bundles runs only the parts named.
 const ONLY = env.BENCH_ONLY?.split(",");
 
@@ -75,11 +80,7 @@ async function main() {
     const runPoint = async (strategy: Strategy, connections: number) => {
       const tag = `${strategy.name}-${connections}-${++pointNumber}`;
       const sku = `HOT-${tag}`.toUpperCase();
-      await admin.query(
-        `WITH p AS (INSERT INTO products (sku, name, price_cents, currency) VALUES ($1, 'Hot item', 1000, 'EUR'))
-         INSERT INTO stock (sku, available, min_quantity) VALUES ($1, $2, 0)`,
-        [sku, HOT_STOCK],
-      );
+      await createHotSku(admin, sku);
       // Every point starts from the same tables: empty order-side tables, fresh statistics, a
       // checkpoint behind it. Otherwise later points would run on bigger indexes, with autovacuum
       // busy on what earlier points wrote.

@@ -5,6 +5,18 @@ import { DomainError } from "@flashstock/core/error";
 import pg from "pg";
 import { closedLoop, type LoadResult, type Outcome } from "./load.ts";
 
+/** More than any point can sell, so that throughput counts sales, not refusals. */
+export const HOT_STOCK = 100_000_000;
+
+/** A product and its stock row: the hot SKU of one point or one sale. */
+export async function createHotSku(client: pg.Client, sku: string, available = HOT_STOCK) {
+  await client.query(
+    `WITH p AS (INSERT INTO products (sku, name, price_cents, currency) VALUES ($1, 'Hot item', 1000, 'EUR'))
+     INSERT INTO stock (sku, available, min_quantity) VALUES ($1, $2, 0)`,
+    [sku, available],
+  );
+}
+
 /** One pre-made cart: a customer, a cart holding 1 unit of the hot SKU. */
 export interface PreparedCart {
   cartId: string;
