@@ -1,6 +1,6 @@
 import type { DomainEvent } from "@flashstock/core/events/index";
 import { lambdaContext } from "@flashstock/testing/api";
-import { countRows, useDatabase } from "@flashstock/testing/database";
+import { countRows, orderStatus, outboxEvents, useDatabase } from "@flashstock/testing/database";
 import { sqsBatch, useEventSystem } from "@flashstock/testing/events";
 import { cartWith, checkout, createTestProduct, createUser } from "@flashstock/testing/fixtures";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -25,11 +25,8 @@ async function placedOrder() {
   const buyer = await createUser(t.db);
   const product = await createTestProduct(t.db);
   const r = await checkout(buyer, await cartWith(buyer, { [product.sku]: 1 }));
-  const { rows } = await t.db.query<{ event: DomainEvent }>(
-    "SELECT outbox_event(o) AS event FROM outbox o WHERE type = 'order.placed' AND data->>'orderId' = $1",
-    [r.body.id],
-  );
-  return { buyer, orderId: r.body.id as string, event: rows[0]?.event as DomainEvent };
+  const [event] = await outboxEvents(t.db, "order.placed", "orderId", r.body.id);
+  return { buyer, orderId: r.body.id as string, event: event as DomainEvent };
 }
 
 /** A low-stock crossing and its inventory.low event. */
@@ -37,16 +34,11 @@ async function lowStockEvent() {
   const product = await createTestProduct(t.db, { available: 2, minQuantity: 2 });
   const buyer = await createUser(t.db);
   await checkout(buyer, await cartWith(buyer, { [product.sku]: 1 }));
-  const { rows } = await t.db.query<{ event: DomainEvent }>(
-    "SELECT outbox_event(o) AS event FROM outbox o WHERE type = 'inventory.low' AND data->>'sku' = $1",
-    [product.sku],
-  );
-  return { sku: product.sku, event: rows[0]?.event as DomainEvent };
+  const [event] = await outboxEvents(t.db, "inventory.low", "sku", product.sku);
+  return { sku: product.sku, event: event as DomainEvent };
 }
 
-const statusOf = async (id: string) =>
-  (await t.db.query<{ status: string }>("SELECT status FROM orders WHERE id = $1", [id])).rows[0]
-    ?.status;
+const statusOf = (id: string) => orderStatus(t.db, id);
 
 describe("queue consumers: batches, order and redelivery", () => {
   it("stops a message group at its first failure and goes on with the other groups", async () => {

@@ -3,6 +3,7 @@ import { call } from "@flashstock/testing/api";
 import {
   availableOf,
   expectLedgerConsistent,
+  orderStatus,
   outboxData,
   useDatabase,
 } from "@flashstock/testing/database";
@@ -34,9 +35,7 @@ async function repeatBuyer(lines = 2, available = 10) {
   return { buyer, product, order };
 }
 
-const statusOf = async (id: string) =>
-  (await t.db.query<{ status: string }>("SELECT status FROM orders WHERE id = $1", [id])).rows[0]
-    ?.status;
+const statusOf = (id: string) => orderStatus(t.db, id);
 
 const opsMailAbout = async (orderId: string) =>
   (await events.inbox(events.ops)).filter((m) => m.body.text?.includes(orderId));

@@ -1,7 +1,12 @@
 import type { DomainEvent } from "@flashstock/core/events/index";
 import type { EventPublisher } from "@flashstock/core/events/outbox";
 import { call } from "@flashstock/testing/api";
-import { countRows, expectLedgerConsistent, useDatabase } from "@flashstock/testing/database";
+import {
+  countRows,
+  expectLedgerConsistent,
+  outboxEvents,
+  useDatabase,
+} from "@flashstock/testing/database";
 import { useEventSystem } from "@flashstock/testing/events";
 import {
   cartWith,
@@ -251,17 +256,14 @@ describe("publishing: the fast path and the relay", () => {
     // Prepare
     const product = await createTestProduct(t.db, { available: 1, minQuantity: 1 });
     await flashSale(product.sku, 1);
-    const { rows } = await t.db.query<{ event: DomainEvent }>(
-      "SELECT outbox_event(o) AS event FROM outbox o WHERE data->>'sku' = $1",
-      [product.sku],
-    );
+    const stockEvents = await outboxEvents(t.db, null, "sku", product.sku);
 
     // Act: the relay finds them again (as if the fast path had not marked them yet)
     await t.db.query("UPDATE outbox SET published_at = NULL WHERE data->>'sku' = $1", [
       product.sku,
     ]);
     await events.system.runSchedule("outbox-relay");
-    await events.system.publisher.publish(rows.map((r) => r.event));
+    await events.system.publisher.publish(stockEvents);
     await events.drain();
 
     // Assess

@@ -2,6 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type StoredEmail, storedEmails } from "@flashstock/local/ses";
 import { freePort } from "@flashstock/testing/ports";
 import { startLocalRuntime } from "@flashstock/testing/runtime";
 import { afterAll, describe, expect, it } from "vitest";
@@ -32,17 +33,11 @@ async function send(
   return { status: res.status, body: await json(res) };
 }
 
-interface StoredEmail {
-  subject: string;
-  destination: { to: string[] };
-  body: { text?: string };
-}
-
 /** Polls the SES emulator's store until `done` holds for the emails, or fails after 20 s. */
 async function waitForEmails(sesUrl: string, done: (emails: StoredEmail[]) => boolean) {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const { emails } = (await json(await fetch(`${sesUrl}/store`))) as { emails: StoredEmail[] };
+    const emails = await storedEmails(sesUrl);
     if (done(emails)) return emails;
     if (Date.now() > deadline) throw new Error(`emails so far: ${emails.map((e) => e.subject)}`);
     await new Promise((r) => setTimeout(r, 200));

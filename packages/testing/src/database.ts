@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createDb, type Db } from "@flashstock/core/db/index";
+import type { DomainEvent } from "@flashstock/core/events/index";
 import { closeDb } from "@flashstock/functions/lib/resources";
 import pg from "pg";
 import { afterAll, beforeAll, expect, inject } from "vitest";
@@ -87,7 +88,7 @@ export async function orphanMovements(db: Db): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-/** Order lines whose SKU has no product: that foreign key was dropped too (migration 0003). */
+/** Order lines whose SKU has no product: that foreign key was dropped too (migration 0002). */
 export async function orphanOrderLines(db: Db): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     "SELECT count(*)::int AS n FROM order_lines l WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.sku = l.sku)",
@@ -123,6 +124,24 @@ export async function countRows(db: Db, from: string, values: unknown[] = []): P
   return rows[0]?.n ?? 0;
 }
 
+/**
+ * The outbox events (as published: {id, type, occurredAt, data}) whose data field `key` equals
+ * `value`, of one type or (null) of any, oldest first.
+ */
+export async function outboxEvents(
+  db: Db,
+  type: string | null,
+  key: "orderId" | "sku",
+  value: string,
+): Promise<DomainEvent[]> {
+  const { rows } = await db.query<{ event: DomainEvent }>(
+    `SELECT outbox_event(o) AS event FROM outbox o
+      WHERE ($1::text IS NULL OR o.type = $1) AND o.data->>$2 = $3 ORDER BY o.seq`,
+    [type, key, value],
+  );
+  return rows.map((r) => r.event);
+}
+
 /** The data of the outbox events of one type whose data field `key` equals `value`, oldest first. */
 export async function outboxData(
   db: Db,
@@ -130,9 +149,12 @@ export async function outboxData(
   key: "orderId" | "sku",
   value: string,
 ): Promise<Record<string, unknown>[]> {
-  const { rows } = await db.query<{ data: Record<string, unknown> }>(
-    "SELECT data FROM outbox WHERE type = $1 AND data->>$2 = $3 ORDER BY seq",
-    [type, key, value],
-  );
-  return rows.map((r) => r.data);
+  return (await outboxEvents(db, type, key, value)).map((e) => e.data);
+}
+
+export async function orderStatus(db: Db, orderId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ status: string }>("SELECT status FROM orders WHERE id = $1", [
+    orderId,
+  ]);
+  return rows[0]?.status;
 }
