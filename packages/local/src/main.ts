@@ -1,3 +1,4 @@
+import "./log-level.ts";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -44,7 +45,6 @@ async function main() {
   env.DATABASE_URL = databaseUrl;
   env.JWT_SECRET ||= localJwtSecret();
   env.DB_POOL_MAX ||= "20";
-  env.POWERTOOLS_LOG_LEVEL ||= "WARN";
 
   const db = createDb({ url: databaseUrl, max: 2 });
   const applied = await migrate(db);

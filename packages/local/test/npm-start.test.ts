@@ -123,7 +123,8 @@ describe("npm start (the local runtime)", () => {
       STOCK_MANAGER_EMAILS: "",
       ORDER_OPS_EMAILS: "",
       SEED_DEMO: "0",
-      POWERTOOLS_LOG_LEVEL: "SILENT",
+      // Unset, so the runtime's own default (WARN) applies: a 409 is logged at INFO, and must not show.
+      POWERTOOLS_LOG_LEVEL: "",
     };
     const sesUrl = `http://127.0.0.1:${sesPort}`;
     const shipTo = {
@@ -188,6 +189,7 @@ describe("npm start (the local runtime)", () => {
       // Assess
       expect(sale.map((r) => r.status).sort()).toEqual([201, 201, 201, 201, 201, 409]);
       expect([first.body.status, repeat.body.status]).toEqual(["placed", "on_hold"]);
+      expect(app.output()).not.toContain('"level":"INFO"');
       const opsMail = emails.filter((e) => e.destination.to.includes("order-ops@example.com"));
       expect(opsMail).toHaveLength(1);
       expect(opsMail[0]?.body.text).toContain(repeat.body.id);
