@@ -1,0 +1,558 @@
+/**
+ * The authorization matrix (issue 6): every route of the topology, called by every kind of caller
+ * (no token, a forged token, an expired token, a customer and each staff role), must answer exactly
+ * as README's HTTP API table says; and no customer can reach another customer's cart or order.
+ */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { issueToken } from "@flashstock/core/auth/index";
+import { type ApiResponse, call } from "@flashstock/testing/api";
+import { countRows, orderStatus, useDatabase } from "@flashstock/testing/database";
+import {
+  address,
+  cartWith,
+  checkout,
+  createOneOfEachRole,
+  createTestProduct,
+  createUser,
+  PASSWORD,
+  type TestUser,
+} from "@flashstock/testing/fixtures";
+import { reportScenario } from "@flashstock/testing/scenario";
+import { beforeAll, describe, expect, it } from "vitest";
+import { routes } from "../../../infra/topology.ts";
+
+const t = useDatabase();
+
+// ---------------------------------------------------------------------------------------------
+// The documented matrix, as data
+// ---------------------------------------------------------------------------------------------
+
+const IDENTITIES = [
+  "no token",
+  "forged token",
+  "expired token",
+  "customer",
+  "stock_manager",
+  "ops",
+  "admin",
+] as const;
+type Identity = (typeof IDENTITIES)[number];
+const STAFF = ["stock_manager", "ops", "admin"] as const;
+const SIGNED_IN = ["customer", ...STAFF] as const;
+
+/** What a "who" phrase of README's table means: who gets through, and whether tokens are read. */
+interface Rule {
+  /** The identities that succeed. */
+  allowed: readonly Identity[];
+  /** A public route ignores the Authorization header, even a bad one. */
+  readsToken: boolean;
+}
+
+/** Every phrase of README's "who" column, and what it grants. */
+const WHO: Record<string, Rule> = {
+  anyone: { allowed: IDENTITIES, readsToken: false },
+  "anyone (token optional)": { allowed: ["no token", ...SIGNED_IN], readsToken: true },
+  // The matrix calls the cart routes on an anonymous cart; owned carts are tested further down.
+  "the cart's owner, or anyone for an anonymous cart": {
+    allowed: ["no token", ...SIGNED_IN],
+    readsToken: true,
+  },
+  same: { allowed: ["no token", ...SIGNED_IN], readsToken: true },
+  admin: { allowed: ["admin"], readsToken: true },
+  "stock_manager, admin": { allowed: ["stock_manager", "admin"], readsToken: true },
+  customer: { allowed: ["customer"], readsToken: true },
+  "any signed-in user (customers: their own; staff: all)": { allowed: SIGNED_IN, readsToken: true },
+  // The matrix's customer owns the order it is called on.
+  "the owner, or staff": { allowed: SIGNED_IN, readsToken: true },
+  "the owner, ops, admin": { allowed: ["customer", "ops", "admin"], readsToken: true },
+  "ops, admin": { allowed: ["ops", "admin"], readsToken: true },
+};
+
+type RouteKey = `${(typeof routes)[number]["method"]} ${(typeof routes)[number]["path"]}`;
+
+interface Request {
+  url: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Row {
+  /** The route's "who" cell in README, verbatim. */
+  who: keyof typeof WHO;
+  /** The status of a successful call. */
+  success: number;
+  /** A fresh request that succeeds for an allowed caller (made anew for every call). */
+  request: () => Promise<Request>;
+}
+
+interface World {
+  users: { customer: TestUser; stock_manager: TestUser; ops: TestUser; admin: TestUser };
+  sku: string;
+  forgedToken: string;
+  expiredToken: string;
+}
+let w: World;
+
+const email = () => `matrix-${randomUUID()}@example.com`;
+
+/** A placed order of the matrix's customer. */
+async function placedOrder(): Promise<string> {
+  const r = await checkout(w.users.customer, await cartWith(w.users.customer, { [w.sku]: 1 }));
+  if (r.status !== 201) throw new Error(`checkout: ${r.status} ${r.text}`);
+  return r.body.id;
+}
+
+/** An order of the matrix's customer held as a suspected duplicate (a unique address each time). */
+async function heldOrder(): Promise<string> {
+  const shipTo = { ...address, line1: `${randomUUID()} Held Street` };
+  const cart = () => cartWith(w.users.customer, { [w.sku]: 1 });
+  const first = await checkout(w.users.customer, await cart(), randomUUID(), shipTo);
+  const second = await checkout(w.users.customer, await cart(), randomUUID(), shipTo);
+  if (first.status !== 201 || second.body.status !== "on_hold") {
+    throw new Error(`held order: ${first.status} ${second.status} ${second.text}`);
+  }
+  return second.body.id;
+}
+
+async function anonymousCart(lines: Record<string, number> = {}): Promise<string> {
+  const cart = await call("POST", "/carts");
+  for (const [sku, quantity] of Object.entries(lines)) {
+    await call("PUT", `/carts/${cart.body.id}/items/${sku}`, { body: { quantity } });
+  }
+  return cart.body.id;
+}
+
+const MATRIX = {
+  "GET /health": { who: "anyone", success: 200, request: async () => ({ url: "/health" }) },
+  "POST /auth/register": {
+    who: "anyone",
+    success: 201,
+    request: async () => ({
+      url: "/auth/register",
+      body: { email: email(), password: PASSWORD, name: "Matrix" },
+    }),
+  },
+  "POST /auth/login": {
+    who: "anyone",
+    success: 200,
+    request: async () => ({
+      url: "/auth/login",
+      body: { email: w.users.customer.email, password: PASSWORD },
+    }),
+  },
+  "POST /staff": {
+    who: "admin",
+    success: 201,
+    request: async () => ({
+      url: "/staff",
+      body: { email: email(), password: PASSWORD, name: "Staff", role: "ops" },
+    }),
+  },
+  "GET /products": {
+    who: "anyone",
+    success: 200,
+    request: async () => ({ url: "/products?limit=2" }),
+  },
+  "POST /products": {
+    who: "stock_manager, admin",
+    success: 201,
+    request: async () => ({
+      url: "/products",
+      body: {
+        sku: `MX-${randomUUID().slice(0, 8)}`,
+        name: "Matrix",
+        priceCents: 100,
+        available: 1,
+        minQuantity: 0,
+      },
+    }),
+  },
+  "GET /products/{sku}": {
+    who: "anyone",
+    success: 200,
+    request: async () => ({ url: `/products/${w.sku}` }),
+  },
+  "PATCH /products/{sku}": {
+    who: "stock_manager, admin",
+    success: 200,
+    request: async () => ({ url: `/products/${w.sku}`, body: { description: randomUUID() } }),
+  },
+  "GET /inventory": {
+    who: "stock_manager, admin",
+    success: 200,
+    request: async () => ({ url: "/inventory?low=true" }),
+  },
+  "PUT /inventory/{sku}": {
+    who: "stock_manager, admin",
+    success: 200,
+    request: async () => ({ url: `/inventory/${w.sku}`, body: { minQuantity: 0 } }),
+  },
+  "POST /inventory/{sku}/adjustments": {
+    who: "stock_manager, admin",
+    success: 200,
+    request: async () => ({
+      url: `/inventory/${w.sku}/adjustments`,
+      body: { delta: 1, reason: "restock" },
+    }),
+  },
+  "GET /inventory/{sku}/movements": {
+    who: "stock_manager, admin",
+    success: 200,
+    request: async () => ({ url: `/inventory/${w.sku}/movements?limit=5` }),
+  },
+  "POST /carts": {
+    who: "anyone (token optional)",
+    success: 201,
+    request: async () => ({ url: "/carts" }),
+  },
+  "GET /carts/{id}": {
+    who: "the cart's owner, or anyone for an anonymous cart",
+    success: 200,
+    request: async () => ({ url: `/carts/${await anonymousCart()}` }),
+  },
+  "PUT /carts/{id}/items/{sku}": {
+    who: "same",
+    success: 200,
+    request: async () => ({
+      url: `/carts/${await anonymousCart()}/items/${w.sku}`,
+      body: { quantity: 2 },
+    }),
+  },
+  "DELETE /carts/{id}/items/{sku}": {
+    who: "same",
+    success: 200,
+    request: async () => ({ url: `/carts/${await anonymousCart({ [w.sku]: 1 })}/items/${w.sku}` }),
+  },
+  "POST /checkout": {
+    who: "customer",
+    success: 201,
+    request: async () => ({
+      url: "/checkout",
+      headers: { "idempotency-key": randomUUID() },
+      body: {
+        cartId: await cartWith(w.users.customer, { [w.sku]: 1 }),
+        shippingAddress: { ...address, line1: `${randomUUID()} Checkout Road` },
+      },
+    }),
+  },
+  "GET /orders": {
+    who: "any signed-in user (customers: their own; staff: all)",
+    success: 200,
+    request: async () => ({ url: "/orders?limit=5" }),
+  },
+  "GET /orders/{id}": {
+    who: "the owner, or staff",
+    success: 200,
+    request: async () => ({ url: `/orders/${await placedOrder()}` }),
+  },
+  "POST /orders/{id}/cancel": {
+    who: "the owner, ops, admin",
+    success: 200,
+    request: async () => ({ url: `/orders/${await placedOrder()}/cancel` }),
+  },
+  "POST /orders/{id}/release": {
+    who: "ops, admin",
+    success: 200,
+    request: async () => ({ url: `/orders/${await heldOrder()}/release` }),
+  },
+} satisfies Record<RouteKey, Row>;
+
+/** What the documentation promises one identity on one route. */
+function expected(row: Row, identity: Identity): { status: number; code?: string } {
+  const rule = WHO[row.who] as Rule;
+  if (rule.allowed.includes(identity)) return { status: row.success };
+  if (rule.readsToken && ["no token", "forged token", "expired token"].includes(identity)) {
+    return { status: 401, code: "UNAUTHENTICATED" };
+  }
+  return { status: 403, code: "FORBIDDEN" };
+}
+
+function tokenOf(identity: Identity): string | undefined {
+  if (identity === "no token") return undefined;
+  if (identity === "forged token") return w.forgedToken;
+  if (identity === "expired token") return w.expiredToken;
+  return w.users[identity].token;
+}
+
+/** A digest of every row a request could write: a refused call must leave it as it was. */
+async function tablesDigest(): Promise<string> {
+  const tables = [
+    "users",
+    "products",
+    "stock",
+    "stock_movements",
+    "carts",
+    "cart_items",
+    "orders",
+    "order_lines",
+    "outbox",
+    "idempotency_keys",
+  ];
+  const { rows } = await t.db.query<{ digest: string }>(
+    `SELECT md5(${tables
+      .map(
+        (table) =>
+          `(SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM ${table} x)`,
+      )
+      .join(" || '#' || ")}) AS digest`,
+  );
+  return rows[0]?.digest as string;
+}
+
+beforeAll(async () => {
+  const { customer, manager, ops, admin } = await createOneOfEachRole(t.db);
+  const product = await createTestProduct(t.db, { available: 100_000 });
+  const secret = process.env.JWT_SECRET as string;
+  w = {
+    users: { customer, stock_manager: manager, ops, admin },
+    sku: product.sku,
+    // Both claim the admin, the strongest role: a real admin, a wrong secret or a past expiry.
+    forgedToken: await issueToken(
+      { secret: "not-the-api-secret-but-at-least-32-characters" },
+      admin,
+    ),
+    expiredToken: await issueToken({ secret, ttlSeconds: -60 }, admin),
+  };
+});
+
+const readmeTable = (): Map<string, string> => {
+  const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+  const section = readme.slice(readme.indexOf("## The HTTP API"));
+  const table = new Map<string, string>();
+  for (const line of section.split("\n")) {
+    const cells = /^\|\s*`([A-Z]+ [^`?]+)[^`]*`\s*\|\s*([^|]+?)\s*\|/.exec(line);
+    if (cells) table.set(cells[1] as string, cells[2] as string);
+    if (table.size > 0 && !line.startsWith("|")) break;
+  }
+  return table;
+};
+
+describe("authorization matrix", () => {
+  it("has one row for every route of the topology, and none for a route that does not exist", () => {
+    // Prepare
+    const topologyRoutes = routes.map((r) => `${r.method} ${r.path}`).sort();
+
+    // Act
+    const matrixRoutes = Object.keys(MATRIX).sort();
+
+    // Assess
+    expect(matrixRoutes).toEqual(topologyRoutes);
+  });
+
+  it("gives every route the 'who' that README's HTTP API table documents for it", () => {
+    // Act
+    const documented = Object.fromEntries(readmeTable());
+
+    // Assess
+    expect(Object.fromEntries(Object.entries(MATRIX).map(([k, row]) => [k, row.who]))).toEqual(
+      documented,
+    );
+  });
+
+  it("answers every route, for every caller, exactly as documented, and writes nothing for a refused call", async () => {
+    // Prepare
+    const keys = Object.keys(MATRIX) as RouteKey[];
+    const seen: string[] = [];
+    const mismatches: string[] = [];
+    let refused = 0;
+
+    // Act
+    for (const key of keys) {
+      const row: Row = MATRIX[key];
+      const [method, path] = key.split(" ") as [string, string];
+      for (const identity of IDENTITIES) {
+        const req = await row.request();
+        const want = expected(row, identity);
+        const before = want.status >= 400 ? await tablesDigest() : undefined;
+        const token = tokenOf(identity);
+        const res: ApiResponse = await call(method, req.url, {
+          ...(token ? { token } : {}),
+          ...(req.body === undefined ? {} : { body: req.body }),
+          ...(req.headers ? { headers: req.headers } : {}),
+        });
+        const got = {
+          status: res.status,
+          ...(res.status >= 400 ? { code: res.body?.error?.code } : {}),
+        };
+        seen.push(`${key} as ${identity}: ${got.status}`);
+        if (got.status !== want.status || got.code !== want.code) {
+          mismatches.push(
+            `${key} as ${identity} (${path}): expected ${JSON.stringify(want)}, got ${res.status} ${res.text.slice(0, 200)}`,
+          );
+        }
+        if (before !== undefined) {
+          refused++;
+          if ((await tablesDigest()) !== before) {
+            mismatches.push(`${key} as ${identity}: refused but wrote to the database`);
+          }
+        }
+      }
+    }
+
+    // Assess
+    expect(mismatches).toEqual([]);
+    expect(seen).toHaveLength(keys.length * IDENTITIES.length);
+    reportScenario("authorization matrix", {
+      injected: `${keys.length} routes x ${IDENTITIES.length} callers (${IDENTITIES.join(", ")}) = ${seen.length} calls`,
+      checked: `all ${seen.length} as README documents (${seen.length - refused} succeeded, ${refused} refused with 401/403 and wrote nothing)`,
+    });
+  });
+});
+
+describe("one customer's cart and orders, seen by another", () => {
+  let owner: TestUser;
+  let other: TestUser;
+  let sku: string;
+  /** A placed order of the owner, to a new address each time (so that none is held as a duplicate). */
+  const ownersOrder = async (key = randomUUID(), cartId?: string) =>
+    checkout(owner, cartId ?? (await cartWith(owner, { [sku]: 1 })), key, {
+      ...address,
+      line1: `${randomUUID()} Owner Lane`,
+    });
+  beforeAll(async () => {
+    [owner, other] = await Promise.all([createUser(t.db), createUser(t.db)]);
+    sku = (await createTestProduct(t.db, { available: 1000 })).sku;
+  });
+
+  it("hides a customer's open cart from another customer on every cart route and at checkout (404), changing nothing", async () => {
+    // Prepare
+    const cartId = await cartWith(owner, { [sku]: 2 });
+    const before = await tablesDigest();
+
+    // Act
+    const responses = {
+      get: await call("GET", `/carts/${cartId}`, { token: other.token }),
+      put: await call("PUT", `/carts/${cartId}/items/${sku}`, {
+        token: other.token,
+        body: { quantity: 5 },
+      }),
+      delete: await call("DELETE", `/carts/${cartId}/items/${sku}`, { token: other.token }),
+      checkout: await checkout(other, cartId),
+    };
+
+    // Assess
+    for (const [name, r] of Object.entries(responses)) {
+      expect([name, r.status, r.body.error?.code]).toEqual([name, 404, "NOT_FOUND"]);
+      expect(r.text, name).not.toContain(owner.id);
+    }
+    expect(await tablesDigest()).toBe(before);
+    const mine = await call("GET", `/carts/${cartId}`, { token: owner.token });
+    expect(mine.body).toMatchObject({ status: "open", items: [{ sku, quantity: 2 }] });
+    reportScenario("another customer's cart", {
+      injected:
+        "GET, PUT item, DELETE item and checkout of one customer's cart with another's token",
+      checked: "4 x 404 NOT_FOUND, no owner id in any answer, every table byte-identical",
+    });
+  });
+
+  it("hides a customer's order from another customer: 404 on read and cancel, absent from their list", async () => {
+    // Prepare
+    const placed = await ownersOrder();
+    expect(placed.body.status).toBe("placed");
+    const orderId = placed.body.id as string;
+    const before = await tablesDigest();
+
+    // Act
+    const read = await call("GET", `/orders/${orderId}`, { token: other.token });
+    const cancel = await call("POST", `/orders/${orderId}/cancel`, { token: other.token });
+    const list = await call("GET", "/orders?limit=100", { token: other.token });
+    const byStatus = await call("GET", "/orders?limit=100&status=placed", { token: other.token });
+
+    // Assess
+    expect([read.status, read.body.error.code]).toEqual([404, "NOT_FOUND"]);
+    expect([cancel.status, cancel.body.error.code]).toEqual([404, "NOT_FOUND"]);
+    expect(list.status).toBe(200);
+    expect(byStatus.status).toBe(200);
+    for (const r of [list, byStatus]) {
+      for (const order of r.body.items) expect(order.customerId).toBe(other.id);
+      expect(r.text).not.toContain(orderId);
+    }
+    expect(await tablesDigest()).toBe(before);
+    expect(await orderStatus(t.db, orderId)).toBe("placed");
+  });
+
+  it("never replays another customer's checkout for the same Idempotency-Key", async () => {
+    // Prepare
+    const key = randomUUID();
+    const ownersCart = await cartWith(owner, { [sku]: 1 });
+    const first = await ownersOrder(key, ownersCart);
+    expect(first.status).toBe(201);
+
+    // Act: the other customer sends the owner's key, once with the owner's body, once with their own
+    const sameBody = await checkout(other, ownersCart, key);
+    const ownCart = await checkout(other, await cartWith(other, { [sku]: 1 }), key);
+
+    // Assess
+    expect([sameBody.status, sameBody.body.error?.code]).toEqual([404, "NOT_FOUND"]);
+    expect(sameBody.headers["idempotent-replayed"]).toBeUndefined();
+    expect(sameBody.text).not.toContain(first.body.id);
+    expect(ownCart.status).toBe(201);
+    expect(ownCart.headers["idempotent-replayed"]).toBeUndefined();
+    expect(ownCart.body.id).not.toBe(first.body.id);
+    expect(ownCart.body.customerId).toBe(other.id);
+    expect(await countRows(t.db, "orders WHERE customer_id = $1", [owner.id])).toBeGreaterThan(0);
+  });
+
+  it("lets a customer's own order be read by staff but cancelled only by its owner, ops or admin", async () => {
+    // Prepare
+    const { manager } = await createOneOfEachRole(t.db);
+    const placed = await ownersOrder();
+    expect(placed.body.status).toBe("placed");
+    const orderId = placed.body.id;
+
+    // Act
+    const read = await call("GET", `/orders/${orderId}`, { token: manager.token });
+    const cancel = await call("POST", `/orders/${orderId}/cancel`, { token: manager.token });
+
+    // Assess
+    expect(read.status).toBe(200);
+    expect(read.body.customerId).toBe(owner.id);
+    expect([cancel.status, cancel.body.error.code]).toEqual([403, "FORBIDDEN"]);
+    expect(await orderStatus(t.db, orderId)).toBe("placed");
+  });
+});
+
+describe("an anonymous cart", () => {
+  it("is open to whoever holds its id until checkout, then belongs to the buyer alone", async () => {
+    // Prepare
+    const [buyer, other] = await Promise.all([createUser(t.db), createUser(t.db)]);
+    const { sku } = await createTestProduct(t.db, { available: 50 });
+    const cartId = await anonymousCart();
+
+    // Act
+    const anonymousSet = await call("PUT", `/carts/${cartId}/items/${sku}`, {
+      body: { quantity: 1 },
+    });
+    const otherSet = await call("PUT", `/carts/${cartId}/items/${sku}`, {
+      token: other.token,
+      body: { quantity: 2 },
+    });
+    const placed = await checkout(buyer, cartId);
+    const afterwards = {
+      anonymousGet: await call("GET", `/carts/${cartId}`),
+      otherGet: await call("GET", `/carts/${cartId}`, { token: other.token }),
+      anonymousPut: await call("PUT", `/carts/${cartId}/items/${sku}`, { body: { quantity: 3 } }),
+      otherDelete: await call("DELETE", `/carts/${cartId}/items/${sku}`, { token: other.token }),
+      otherCheckout: await checkout(other, cartId),
+    };
+    const buyerGet = await call("GET", `/carts/${cartId}`, { token: buyer.token });
+
+    // Assess
+    expect([anonymousSet.status, otherSet.status]).toEqual([200, 200]);
+    expect(placed.status).toBe(201);
+    expect(placed.body).toMatchObject({ customerId: buyer.id, lines: [{ sku, quantity: 2 }] });
+    for (const [name, r] of Object.entries(afterwards)) {
+      expect([name, r.status, r.body.error?.code]).toEqual([name, 404, "NOT_FOUND"]);
+    }
+    expect(buyerGet.status).toBe(200);
+    expect(buyerGet.body).toMatchObject({ status: "checked_out", items: [{ sku, quantity: 2 }] });
+    const { rows } = await t.db.query("SELECT customer_id FROM carts WHERE id = $1", [cartId]);
+    expect(rows).toEqual([{ customer_id: buyer.id }]);
+    reportScenario("anonymous cart", {
+      injected:
+        "an anonymous cart changed without a token and by a customer, then checked out by another customer",
+      checked: `open to both before checkout (2 x 200); after it, 5 x 404 for anyone but the buyer, who reads it (200, checked_out)`,
+    });
+  });
+});
