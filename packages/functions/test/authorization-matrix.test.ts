@@ -69,7 +69,11 @@ const WHO: Record<string, Rule> = {
   "ops, admin": { allowed: ["ops", "admin"], readsToken: true },
 };
 
-type RouteKey = `${(typeof routes)[number]["method"]} ${(typeof routes)[number]["path"]}`;
+type RouteKey = (typeof routes)[number] extends infer R
+  ? R extends { method: infer M extends string; path: infer P extends string }
+    ? `${M} ${P}`
+    : never
+  : never;
 
 interface Request {
   url: string;
