@@ -27,6 +27,16 @@ export interface DbConfig {
   driver?: "pg" | "neon";
   /** Pool size. A Lambda serves one request at a time, so 1 is right there; locally more. */
   max?: number;
+  /** Neon driver only. Unset (the cloud): the driver's defaults, a secure WebSocket to Neon. */
+  neon?: NeonOptions;
+}
+
+/** Points the Neon driver at another WebSocket-to-Postgres proxy than Neon's, e.g. a local one in tests. */
+export interface NeonOptions {
+  /** `host:port/path` (the driver appends `?address=<db host>:<db port>`), or a function of both. */
+  wsProxy: string | ((host: string, port: number | string) => string);
+  /** `wss:` (default) or plain `ws:`; plain only for a proxy on the same machine. */
+  secure?: boolean;
 }
 
 interface PoolLike {
@@ -52,13 +62,34 @@ type PoolOptions = {
  * (see the bundler), so that the other driver's import is dead code and stays out of the bundle:
  * the Neon driver alone is 140 KB minified, node-postgres 80 KB.
  */
-async function openPool(driver: "pg" | "neon", options: PoolOptions): Promise<PoolLike> {
+async function openPool(
+  driver: "pg" | "neon",
+  options: PoolOptions,
+  proxy?: NeonOptions,
+): Promise<PoolLike> {
   // process.env.FLASHSTOCK_BUNDLED_DRIVER is spelt out in each condition: the bundler replaces it
   // with a string literal, and only a literal comparison is folded away.
   if (driver === "neon" && process.env.FLASHSTOCK_BUNDLED_DRIVER !== "pg") {
     const neon = await import("@neondatabase/serverless");
     neon.types.setTypeParser(INT8, readInt8AsNumber);
-    return new neon.Pool(options) as unknown as PoolLike;
+    const pool = new neon.Pool(options);
+    if (proxy) {
+      // Set on this pool's clients, not on the driver's global neonConfig. Pipelining is off: it
+      // sends the password before the server asks, which only Neon's own proxy accepts.
+      const settings = {
+        wsProxy: proxy.wsProxy,
+        useSecureWebSocket: proxy.secure ?? true,
+        pipelineConnect: false as const,
+        pipelineTLS: false,
+      };
+      pool.Client = class extends neon.Client {
+        constructor(config?: ConstructorParameters<typeof neon.Client>[0]) {
+          super(config);
+          Object.assign(this.neonConfig, settings);
+        }
+      };
+    }
+    return pool as unknown as PoolLike;
   }
   if (driver === "pg" && process.env.FLASHSTOCK_BUNDLED_DRIVER !== "neon") {
     const { default: pg } = await import("pg");
@@ -69,12 +100,16 @@ async function openPool(driver: "pg" | "neon", options: PoolOptions): Promise<Po
 }
 
 export function createDb(config: DbConfig): Db {
-  const pool = openPool(config.driver ?? "pg", {
-    connectionString: config.url,
-    max: config.max ?? 10,
-    idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 10_000,
-  }).then((p) => {
+  const pool = openPool(
+    config.driver ?? "pg",
+    {
+      connectionString: config.url,
+      max: config.max ?? 10,
+      idleTimeoutMillis: 30_000,
+      connectionTimeoutMillis: 10_000,
+    },
+    config.neon,
+  ).then((p) => {
     // A backend killed under an idle client must not crash the process; the pool drops the client.
     p.on("error", () => {});
     return p;
