@@ -10,43 +10,90 @@ import type { EventType } from "../packages/core/src/events/index.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
+/**
+ * What a function may reach, and nothing more: the cloud definitions turn each need into links,
+ * environment and IAM statements, so a function gets only the permissions its part of the system
+ * uses.
+ * - `database`: the DatabaseUrl secret.
+ * - `tokens`: the JwtSecret secret (signs and verifies bearer tokens).
+ * - `publish`: PutEvents on the bus and SendMessage on every topology queue (the outbox's fast
+ *   path publishes what the invocation committed; the relay publishes the rest).
+ * - `email`: SendEmail from the sender identity, and the stock-manager and ops addresses.
+ */
+export type Need = "database" | "tokens" | "publish" | "email";
+
 export interface HttpRoute {
   method: HttpMethod;
   /** API Gateway route syntax: `{name}` is one path segment. */
   path: string;
   handler: string;
+  needs: readonly Need[];
 }
 
 const http = "packages/functions/src/http";
+// Every route but the health check reads the token secret (to verify, or to sign at login). Routes
+// whose core call commits events (stock crossings, orders) also publish them.
+const api = ["database", "tokens"] as const satisfies readonly Need[];
+const apiPublishing = [...api, "publish"] as const satisfies readonly Need[];
 
 export const routes = [
-  { method: "GET", path: "/health", handler: `${http}/health.check` },
+  { method: "GET", path: "/health", handler: `${http}/health.check`, needs: ["database"] },
 
-  { method: "POST", path: "/auth/register", handler: `${http}/auth.register` },
-  { method: "POST", path: "/auth/login", handler: `${http}/auth.login` },
-  { method: "POST", path: "/staff", handler: `${http}/staff.create` },
+  { method: "POST", path: "/auth/register", handler: `${http}/auth.register`, needs: api },
+  { method: "POST", path: "/auth/login", handler: `${http}/auth.login`, needs: api },
+  { method: "POST", path: "/staff", handler: `${http}/staff.create`, needs: api },
 
-  { method: "GET", path: "/products", handler: `${http}/products.list` },
-  { method: "POST", path: "/products", handler: `${http}/products.create` },
-  { method: "GET", path: "/products/{sku}", handler: `${http}/products.get` },
-  { method: "PATCH", path: "/products/{sku}", handler: `${http}/products.update` },
+  { method: "GET", path: "/products", handler: `${http}/products.list`, needs: ["database"] },
+  { method: "POST", path: "/products", handler: `${http}/products.create`, needs: api },
+  { method: "GET", path: "/products/{sku}", handler: `${http}/products.get`, needs: ["database"] },
+  { method: "PATCH", path: "/products/{sku}", handler: `${http}/products.update`, needs: api },
 
-  { method: "GET", path: "/inventory", handler: `${http}/inventory.list` },
-  { method: "PUT", path: "/inventory/{sku}", handler: `${http}/inventory.setMinimum` },
-  { method: "POST", path: "/inventory/{sku}/adjustments", handler: `${http}/inventory.adjust` },
-  { method: "GET", path: "/inventory/{sku}/movements", handler: `${http}/inventory.movements` },
+  { method: "GET", path: "/inventory", handler: `${http}/inventory.list`, needs: api },
+  {
+    method: "PUT",
+    path: "/inventory/{sku}",
+    handler: `${http}/inventory.setMinimum`,
+    needs: apiPublishing,
+  },
+  {
+    method: "POST",
+    path: "/inventory/{sku}/adjustments",
+    handler: `${http}/inventory.adjust`,
+    needs: apiPublishing,
+  },
+  {
+    method: "GET",
+    path: "/inventory/{sku}/movements",
+    handler: `${http}/inventory.movements`,
+    needs: api,
+  },
 
-  { method: "POST", path: "/carts", handler: `${http}/cart.create` },
-  { method: "GET", path: "/carts/{id}", handler: `${http}/cart.get` },
-  { method: "PUT", path: "/carts/{id}/items/{sku}", handler: `${http}/cart.setItem` },
-  { method: "DELETE", path: "/carts/{id}/items/{sku}", handler: `${http}/cart.removeItem` },
+  { method: "POST", path: "/carts", handler: `${http}/cart.create`, needs: api },
+  { method: "GET", path: "/carts/{id}", handler: `${http}/cart.get`, needs: api },
+  { method: "PUT", path: "/carts/{id}/items/{sku}", handler: `${http}/cart.setItem`, needs: api },
+  {
+    method: "DELETE",
+    path: "/carts/{id}/items/{sku}",
+    handler: `${http}/cart.removeItem`,
+    needs: api,
+  },
 
-  { method: "POST", path: "/checkout", handler: `${http}/checkout.checkout` },
+  { method: "POST", path: "/checkout", handler: `${http}/checkout.checkout`, needs: apiPublishing },
 
-  { method: "GET", path: "/orders", handler: `${http}/orders.list` },
-  { method: "GET", path: "/orders/{id}", handler: `${http}/orders.get` },
-  { method: "POST", path: "/orders/{id}/cancel", handler: `${http}/orders.cancel` },
-  { method: "POST", path: "/orders/{id}/release", handler: `${http}/orders.release` },
+  { method: "GET", path: "/orders", handler: `${http}/orders.list`, needs: api },
+  { method: "GET", path: "/orders/{id}", handler: `${http}/orders.get`, needs: api },
+  {
+    method: "POST",
+    path: "/orders/{id}/cancel",
+    handler: `${http}/orders.cancel`,
+    needs: apiPublishing,
+  },
+  {
+    method: "POST",
+    path: "/orders/{id}/release",
+    handler: `${http}/orders.release`,
+    needs: apiPublishing,
+  },
 ] as const satisfies readonly HttpRoute[];
 
 /** A field of an event: `id`, or `data.<name>`. */
@@ -70,6 +117,7 @@ export interface FifoQueue {
     handler: string;
     /** Up to 10 messages per invocation (the FIFO maximum). */
     batchSize: number;
+    needs: readonly Need[];
   };
   /** Long enough for a whole batch, emails included (SQS default is 30 s). */
   visibilityTimeoutSeconds: number;
@@ -85,7 +133,12 @@ export const queues = [
     // The same order placed twice (same customer, lines and address) within SQS's deduplication
     // window never reaches fulfilment twice; every other event is deduplicated by its own id.
     deduplicationId: { default: "id", "order.placed": "data.fingerprint" },
-    consumer: { handler: "packages/functions/src/queue/order-events.handler", batchSize: 10 },
+    consumer: {
+      handler: "packages/functions/src/queue/order-events.handler",
+      batchSize: 10,
+      // Confirming an order commits `order.confirmed`, which it publishes.
+      needs: ["database", "publish", "email"],
+    },
     visibilityTimeoutSeconds: 60,
     maxReceiveCount: 5,
   },
@@ -94,7 +147,11 @@ export const queues = [
     events: ["inventory.low", "inventory.out", "inventory.restocked"],
     messageGroupId: "data.sku",
     deduplicationId: { default: "id" },
-    consumer: { handler: "packages/functions/src/queue/stock-alerts.handler", batchSize: 10 },
+    consumer: {
+      handler: "packages/functions/src/queue/stock-alerts.handler",
+      batchSize: 10,
+      needs: ["database", "email"],
+    },
     visibilityTimeoutSeconds: 60,
     maxReceiveCount: 5,
   },
@@ -111,6 +168,7 @@ export interface BusRule {
   name: string;
   pattern: { source?: readonly string[]; "detail-type"?: readonly string[] };
   handler: string;
+  needs: readonly Need[];
 }
 
 export const busRules = [
@@ -120,6 +178,7 @@ export const busRules = [
     name: "event-log",
     pattern: { source: [bus.source] },
     handler: "packages/functions/src/bus/event-log.handler",
+    needs: [],
   },
 ] as const satisfies readonly BusRule[];
 
@@ -130,6 +189,7 @@ export interface Schedule {
   rate: string;
   /** How often the local runtime runs it. */
   localEverySeconds: number;
+  needs: readonly Need[];
 }
 
 export const schedules = [
@@ -138,8 +198,135 @@ export const schedules = [
     handler: "packages/functions/src/schedule/outbox-relay.handler",
     rate: "rate(1 minute)",
     localEverySeconds: 3,
+    needs: ["database", "publish"],
   },
 ] as const satisfies readonly Schedule[];
 
-export const topology = { routes, queues, bus, busRules, schedules } as const;
+/**
+ * Per-stage settings, each read by the functions whose need it serves. In SST each is an
+ * `sst.Secret` (`npx sst secret set <name> <value> --stage <stage>`) linked to those functions; the
+ * CDK stack reads each from Secrets Manager as `flashstock/<stage>/<name>`; locally and in tests each
+ * is its environment variable.
+ */
+export interface Secret {
+  name: string;
+  env: string;
+  need: Need;
+  description: string;
+}
+
+export const secrets = [
+  {
+    name: "DatabaseUrl",
+    env: "DATABASE_URL",
+    need: "database",
+    description: "the Neon connection string (postgresql://...?sslmode=require)",
+  },
+  {
+    name: "JwtSecret",
+    env: "JWT_SECRET",
+    need: "tokens",
+    description: "32+ random characters that sign the bearer tokens (HS256)",
+  },
+  {
+    name: "StockManagerEmails",
+    env: "STOCK_MANAGER_EMAILS",
+    need: "email",
+    description: "who receives low-stock and out-of-stock emails (comma-separated)",
+  },
+  {
+    name: "OrderOpsEmails",
+    env: "ORDER_OPS_EMAILS",
+    need: "email",
+    description: "who receives suspected-duplicate emails (comma-separated)",
+  },
+] as const satisfies readonly Secret[];
+
+export type SecretName = (typeof secrets)[number]["name"];
+
+/**
+ * The SES identity every email is sent from. Its address is chosen per stage when deploying (the
+ * `EMAIL_SENDER` environment variable of the deploying shell for SST, a context value for CDK), and
+ * is `EMAIL_SENDER` in the function's environment locally.
+ */
+export const email = { name: "Sender", env: "EMAIL_SENDER" } as const;
+
+/** `order-events` -> `OrderEvents`: the name of a component in SST and of a construct in CDK. */
+export const pascalCase = (name: string) =>
+  name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0]?.toUpperCase() + w.slice(1))
+    .join("");
+
+export type Trigger =
+  | { kind: "http"; route: HttpRoute }
+  | { kind: "queue"; queue: FifoQueue }
+  | { kind: "bus"; rule: BusRule }
+  | { kind: "schedule"; schedule: Schedule };
+
+/** One Lambda function: every handler of the topology is exactly one. */
+export interface LambdaFunction {
+  /** Unique, PascalCase: `ApiPostCheckout`, `OrderEventsConsumer`, `EventLog`, `OutboxRelay`. */
+  name: string;
+  handler: string;
+  trigger: Trigger;
+  needs: readonly Need[];
+  timeoutSeconds: number;
+  memoryMb: number;
+}
+
+// API Gateway gives up on an integration after 30 s; a checkout takes milliseconds, so 15 s is a
+// stuck connection, not a slow order. A consumer must finish a batch of 10 (each with an email)
+// well inside its queue's visibility timeout, or SQS redelivers it while it runs. The relay must
+// finish before the next minute's run starts. 1,769 MB is one full vCPU: scrypt at login and
+// register takes 280 ms of CPU, and half a vCPU doubles it.
+const timeouts = { http: 15, queue: 30, bus: 10, schedule: 50 } as const;
+const memory = { http: 1769, queue: 512, bus: 256, schedule: 512 } as const;
+
+export function lambdaFunctions(): LambdaFunction[] {
+  const fn = (name: string, handler: string, trigger: Trigger, needs: readonly Need[]) => ({
+    name,
+    handler,
+    trigger,
+    needs,
+    timeoutSeconds: timeouts[trigger.kind],
+    memoryMb: memory[trigger.kind],
+  });
+  return [
+    ...routes.map((route) =>
+      fn(
+        `Api${pascalCase(`${route.method} ${route.path}`)}`,
+        route.handler,
+        { kind: "http", route },
+        route.needs,
+      ),
+    ),
+    ...queues.map((queue) =>
+      fn(
+        `${pascalCase(queue.name)}Consumer`,
+        queue.consumer.handler,
+        { kind: "queue", queue },
+        queue.consumer.needs,
+      ),
+    ),
+    ...busRules.map((rule) =>
+      fn(pascalCase(rule.name), rule.handler, { kind: "bus", rule }, rule.needs),
+    ),
+    ...schedules.map((schedule) =>
+      fn(
+        pascalCase(schedule.name),
+        schedule.handler,
+        { kind: "schedule", schedule },
+        schedule.needs,
+      ),
+    ),
+  ];
+}
+
+/** The secrets a function's needs give it. */
+export const secretsFor = (needs: readonly Need[]): SecretName[] =>
+  secrets.filter((s) => needs.includes(s.need)).map((s) => s.name);
+
+export const topology = { routes, queues, bus, busRules, schedules, secrets, email } as const;
 export type Topology = typeof topology;

@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { withGrants } from "@flashstock/functions/lib/grants";
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -65,9 +66,11 @@ export function createDispatcher(routes: readonly HttpRoute[]) {
     const { route, pathParameters } = found;
     const routeKey = `${route.method} ${route.path}`;
     const handler = await loadHandler(route.handler);
-    const result = await handler(
-      apiGatewayEvent(req, routeKey, pathParameters),
-      lambdaContext(route.handler.replace(/\W+/g, "-")),
+    const result = await withGrants(route.handler, route.needs, () =>
+      handler(
+        apiGatewayEvent(req, routeKey, pathParameters),
+        lambdaContext(route.handler.replace(/\W+/g, "-")),
+      ),
     );
     const body =
       result.body === undefined

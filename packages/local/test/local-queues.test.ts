@@ -317,13 +317,17 @@ const testTopology = (maxReceiveCount = 5, localEverySeconds = 3600) =>
         events: ["inventory.low"],
         messageGroupId: "data.sku",
         deduplicationId: { default: "id" },
-        consumer: { handler: CONSUMER, batchSize: 10 },
+        consumer: { handler: CONSUMER, batchSize: 10, needs: [] },
         visibilityTimeoutSeconds: 60,
         maxReceiveCount,
       },
     ],
-    busRules: [{ name: "event-log", pattern: { source: ["flashstock"] }, handler: EVENT_LOG }],
-    schedules: [{ name: "tick", handler: TICK, rate: "rate(1 minute)", localEverySeconds }],
+    busRules: [
+      { name: "event-log", pattern: { source: ["flashstock"] }, handler: EVENT_LOG, needs: [] },
+    ],
+    schedules: [
+      { name: "tick", handler: TICK, rate: "rate(1 minute)", localEverySeconds, needs: [] },
+    ],
   }) satisfies EventTopology;
 
 const lowStock = (sku: string): DomainEvent => ({

@@ -1,7 +1,33 @@
 /**
- * Configuration, read from the environment. The local runtime and the tests set these variables;
- * in the cloud the deploy definitions do. Read lazily so that importing a handler has no side effects.
+ * Configuration. Locally and in tests, from environment variables. In a function deployed by SST,
+ * the secrets, the bus, the queues and the sender come from its links, through `Resource`; the CDK
+ * stack sets the same environment variables instead. Read lazily so that importing a handler has
+ * no side effects, and each read of a secret checks that the running handler may have it.
  */
+import { Resource } from "sst/resource";
+import { bus, email, pascalCase, type SecretName, secrets } from "../../../../infra/topology.ts";
+import { requireNeed } from "./grants.ts";
+
+/** SST links are active: the function was deployed by SST, or runs under `sst shell` / `sst dev`. */
+const linked = () => "App" in Resource;
+
+/** A link's property, typed loosely: SST generates the types at deploy time, we don't. */
+const link = (name: string) =>
+  (Resource as unknown as Record<string, Record<string, string | undefined>>)[name] ?? {};
+
+/** A per-stage secret: `Resource.<name>.value` when linked, else its environment variable. */
+export function secret(name: SecretName): string {
+  const s = secrets.find((x) => x.name === name);
+  if (!s) throw new Error(`No such secret in infra/topology.ts: ${name}`);
+  requireNeed(s.need, `read ${s.name}`);
+  if (linked()) {
+    const value = link(name).value;
+    if (!value) throw new Error(`Missing configuration: secret ${name} is empty for this stage`);
+    return value;
+  }
+  return required(s.env);
+}
+
 export interface Config {
   databaseUrl: string;
   databaseDriver: "pg" | "neon";
@@ -31,8 +57,8 @@ function integer(name: string, fallback: number, min = 1): number {
 }
 
 /** A comma-separated list of email addresses; at least one. */
-function addresses(name: string): string[] {
-  const list = required(name)
+function addresses(name: string, value: string): string[] {
+  const list = value
     .split(",")
     .map((a) => a.trim())
     .filter(Boolean);
@@ -48,14 +74,19 @@ export function config(): Config {
   if (driver !== "pg" && driver !== "neon") {
     throw new Error(`Bad configuration: DATABASE_DRIVER must be "pg" or "neon", got "${driver}"`);
   }
-  const jwtSecret = required("JWT_SECRET");
-  if (jwtSecret.length < 32) throw new Error("Bad configuration: JWT_SECRET needs 32+ characters");
   return {
-    databaseUrl: required("DATABASE_URL"),
+    // Getters: a handler that never touches the database or tokens never needs their secret.
+    get databaseUrl() {
+      return secret("DatabaseUrl");
+    },
+    get jwtSecret() {
+      const value = secret("JwtSecret");
+      if (value.length < 32) throw new Error("Bad configuration: JWT_SECRET needs 32+ characters");
+      return value;
+    },
     databaseDriver: driver,
     // One Lambda instance serves one request at a time: one connection is all it can use.
     dbPoolMax: integer("DB_POOL_MAX", 1),
-    jwtSecret,
     tokenTtlSeconds: integer("TOKEN_TTL_SECONDS", 12 * 3600),
     maxBodyBytes: integer("MAX_BODY_BYTES", 64 * 1024),
     duplicateWindowMinutes: integer("DUPLICATE_WINDOW_MINUTES", 30, 0),
@@ -74,6 +105,18 @@ export interface PublishingConfig {
 
 /** Where events go in the cloud. Locally the runtime injects its in-process publisher instead. */
 export function publishingConfig(queueNames: readonly string[]): PublishingConfig {
+  requireNeed("publish", "publish events");
+  if (linked()) {
+    const from = (name: string, property: string) => {
+      const value = link(pascalCase(name))[property];
+      if (!value) throw new Error(`Missing configuration: ${pascalCase(name)} is not linked`);
+      return value;
+    };
+    return {
+      eventBusName: from(bus.name, "name"),
+      queueUrls: Object.fromEntries(queueNames.map((q) => [q, from(q, "url")])),
+    };
+  }
   return {
     eventBusName: required("EVENT_BUS_NAME"),
     queueUrls: Object.fromEntries(queueNames.map((q) => [q, required(queueUrlVariable(q))])),
@@ -93,10 +136,13 @@ export interface EmailConfig {
 }
 
 export function emailConfig(): EmailConfig {
+  requireNeed("email", "send email");
+  const sender = linked() ? link(email.name).sender : required(email.env);
+  if (!sender) throw new Error(`Missing configuration: ${email.name} is not linked`);
   return {
-    sender: required("EMAIL_SENDER"),
-    stockManagers: addresses("STOCK_MANAGER_EMAILS"),
-    orderOps: addresses("ORDER_OPS_EMAILS"),
+    sender,
+    stockManagers: addresses("STOCK_MANAGER_EMAILS", secret("StockManagerEmails")),
+    orderOps: addresses("ORDER_OPS_EMAILS", secret("OrderOpsEmails")),
     sesEndpoint: process.env.SES_ENDPOINT || undefined,
     apiUrl: process.env.API_URL || undefined,
     reorderCoverDays: integer("REORDER_COVER_DAYS", 14),

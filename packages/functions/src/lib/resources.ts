@@ -5,6 +5,7 @@ import { type EventPublisher, publishCommitted } from "@flashstock/core/events/o
 import type { Mailer } from "@flashstock/core/notification/mailer";
 import { queues } from "../../../../infra/topology.ts";
 import { config, emailConfig, publishingConfig } from "./config.ts";
+import { requireNeed } from "./grants.ts";
 
 export const logger = new Logger({ serviceName: "flashstock" });
 
@@ -14,6 +15,7 @@ let publisher: EventPublisher | undefined;
 let mailer: Mailer | undefined;
 
 export function db(): Db {
+  requireNeed("database", "reach the database");
   if (!pool) {
     const c = config();
     pool = createDb({ url: c.databaseUrl, driver: c.databaseDriver, max: c.dbPoolMax });
@@ -44,6 +46,7 @@ function onFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
  * handler that never publishes (GET /products) never pays for them at a cold start.
  */
 export function eventPublisher(): EventPublisher {
+  requireNeed("publish", "publish events");
   if (!publisher) {
     const aws = onFirstUse(async () => {
       const c = publishingConfig(queues.map((q) => q.name));
@@ -74,6 +77,7 @@ export function useEventPublisher(p: EventPublisher | undefined): void {
 
 /** SES; locally the same adapter, pointed at the SES emulator by SES_ENDPOINT. Loaded on first use. */
 export function emailSender(): Mailer {
+  requireNeed("email", "send email");
   if (!mailer) {
     const ses = onFirstUse(async () => {
       const c = emailConfig();

@@ -11,7 +11,9 @@
 import { randomUUID } from "node:crypto";
 import type { EventPublisher, PublishOutcome } from "@flashstock/core/events/outbox";
 import { busEntryFor, queueMessagesFor } from "@flashstock/functions/events/routing";
+import { withGrants } from "@flashstock/functions/lib/grants";
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Need } from "../../../../infra/topology.ts";
 import {
   type BusRule,
   topology as defaultTopology,
@@ -71,9 +73,16 @@ export function createLocalEventSystem(options: LocalEventSystemOptions = {}): L
   const pollIntervalMs = options.pollIntervalMs ?? 50;
   const log = options.log ?? logToStderr;
 
-  async function invoke<E>(handlerName: string, event: E): Promise<unknown> {
+  /** As Lambda would, with only the settings and permissions the topology grants the handler. */
+  async function invoke<E>(
+    handlerName: string,
+    needs: readonly Need[],
+    event: E,
+  ): Promise<unknown> {
     const handler = (await loadHandler(handlerName)) as (event: E, context: Context) => unknown;
-    return handler(event, lambdaContext(handlerName.replace(/\W+/g, "-")));
+    return withGrants(handlerName, needs, () =>
+      handler(event, lambdaContext(handlerName.replace(/\W+/g, "-"))),
+    );
   }
 
   const queues: Record<string, LocalFifoQueue> = {};
@@ -94,7 +103,7 @@ export function createLocalEventSystem(options: LocalEventSystemOptions = {}): L
       name: rule.name,
       pattern: rule.pattern,
       target: async (event) => {
-        await invoke(rule.handler, event);
+        await invoke(rule.handler, rule.needs, event);
       },
     })),
   });
@@ -160,7 +169,7 @@ export function createLocalEventSystem(options: LocalEventSystemOptions = {}): L
     let failed: Set<string>;
     try {
       const event: SQSEvent = { Records: records };
-      const response = (await invoke(q.consumer.handler, event)) as
+      const response = (await invoke(q.consumer.handler, q.consumer.needs, event)) as
         | Partial<SQSBatchResponse>
         | undefined;
       failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
@@ -194,7 +203,9 @@ export function createLocalEventSystem(options: LocalEventSystemOptions = {}): L
 
   function run(s: Schedule): Promise<void> {
     const previous = runs.get(s.name) ?? Promise.resolve();
-    const result = previous.then(() => invoke(s.handler, scheduledEvent(s))).then(() => {});
+    const result = previous
+      .then(() => invoke(s.handler, s.needs, scheduledEvent(s)))
+      .then(() => {});
     const settled = result.catch(() => {});
     runs.set(s.name, settled);
     void settled.then(() => {
