@@ -324,6 +324,41 @@ export function lambdaFunctions(): LambdaFunction[] {
   ];
 }
 
+/**
+ * How every function is built and run, in SST and CDK alike: the bundle `npm run bench` measures
+ * (ESM, minified, the AWS SDK left to the runtime), on the runtime the project pins (Node 24), on
+ * Graviton (arm64: cheaper per GB-second, and our code has no native modules).
+ */
+export const lambdaRuntime = {
+  runtime: "nodejs24.x",
+  architecture: "arm64",
+  format: "esm",
+  minify: true,
+  sourcemap: true,
+  /**
+   * The AWS SDK is provided by the Lambda runtime: bundling it would only add size and cold-start
+   * time. pg-native is an optional addon of pg that we never load.
+   */
+  external: ["@aws-sdk/*", "pg-native"],
+  /** The cloud reaches Neon over WebSockets: node-postgres is dead code there (see db/index.ts). */
+  define: { "process.env.FLASHSTOCK_BUNDLED_DRIVER": '"neon"' },
+  /** CommonJS dependencies (pg) call require(); an ESM bundle needs one. */
+  banner:
+    "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+} as const;
+
+/**
+ * Non-secret environment of a function. The cloud reaches Neon over WebSockets with its serverless
+ * driver; source maps make stack traces point at our TypeScript.
+ */
+export function environmentFor(fn: LambdaFunction): Record<string, string> {
+  return {
+    NODE_OPTIONS: "--enable-source-maps",
+    POWERTOOLS_LOG_LEVEL: "INFO",
+    ...(fn.needs.includes("database") ? { DATABASE_DRIVER: "neon" } : {}),
+  };
+}
+
 /** The secrets a function's needs give it. */
 export const secretsFor = (needs: readonly Need[]): SecretName[] =>
   secrets.filter((s) => needs.includes(s.need)).map((s) => s.name);
