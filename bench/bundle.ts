@@ -10,6 +10,8 @@ export interface Bundle {
   file: string;
   outfile: string;
   bytes: number;
+  /** The bundle's exports, from esbuild's metafile: the handler functions Lambda will call. */
+  exports: string[];
 }
 
 /**
@@ -19,7 +21,7 @@ export interface Bundle {
 export async function bundleHandlerFile(file: string, outdir: string): Promise<Bundle> {
   await mkdir(outdir, { recursive: true });
   const outfile = resolve(outdir, `${file.replace(/\W+/g, "_")}.mjs`);
-  await build({
+  const { metafile } = await build({
     entryPoints: [resolve(repoRoot, `${file}.ts`)],
     outfile,
     bundle: true,
@@ -37,6 +39,8 @@ export async function bundleHandlerFile(file: string, outdir: string): Promise<B
     // Licence texts go to a .LEGAL.txt beside the bundle instead of into the code Lambda loads.
     legalComments: "external",
     logLevel: "error",
+    metafile: true,
   });
-  return { file, outfile, bytes: (await stat(outfile)).size };
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint);
+  return { file, outfile, bytes: (await stat(outfile)).size, exports: output?.exports ?? [] };
 }

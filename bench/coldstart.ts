@@ -15,14 +15,29 @@ export interface ColdStart {
 
 const fileOf = (handler: string) => handler.slice(0, handler.lastIndexOf("."));
 
+const exportOf = (handler: string) => handler.slice(handler.lastIndexOf(".") + 1);
+
+export interface HandlerFile {
+  file: string;
+  kind: ColdStart["kind"];
+  /** The exports of this file that the topology names as handlers. */
+  handlers: string[];
+}
+
 /** Every handler file the topology names, once, with the kind of trigger behind it. */
-export function handlerFiles(): { file: string; kind: ColdStart["kind"] }[] {
-  const files = new Map<string, ColdStart["kind"]>();
-  for (const r of routes) files.set(fileOf(r.handler), "http");
-  for (const q of queues) files.set(fileOf(q.consumer.handler), "queue");
-  for (const b of busRules) files.set(fileOf(b.handler), "bus");
-  for (const s of schedules) files.set(fileOf(s.handler), "schedule");
-  return [...files].map(([file, kind]) => ({ file, kind }));
+export function handlerFiles(): HandlerFile[] {
+  const files = new Map<string, HandlerFile>();
+  const add = (handler: string, kind: ColdStart["kind"]) => {
+    const file = fileOf(handler);
+    const entry = files.get(file) ?? { file, kind, handlers: [] };
+    entry.handlers.push(exportOf(handler));
+    files.set(file, entry);
+  };
+  for (const r of routes) add(r.handler, "http");
+  for (const q of queues) add(q.consumer.handler, "queue");
+  for (const b of busRules) add(b.handler, "bus");
+  for (const s of schedules) add(s.handler, "schedule");
+  return [...files.values()];
 }
 
 /** What Lambda does at a cold start, less the runtime's own start: import the handler module. */
