@@ -48,6 +48,8 @@ interface PoolLike {
 interface PoolClientLike {
   query(text: string, values?: unknown[]): Promise<QueryResult<never>>;
   release(err?: Error | boolean): void;
+  on(event: "error", listener: (err: Error) => void): unknown;
+  removeListener(event: "error", listener: (err: Error) => void): unknown;
 }
 
 type PoolOptions = {
@@ -131,6 +133,14 @@ export function createDb(config: DbConfig): Db {
 async function runTransaction<T>(pool: PoolLike, work: (tx: Queryable) => Promise<T>): Promise<T> {
   const client = await translateErrors(() => pool.connect());
   let broken: Error | undefined;
+  // The pool listens for errors on idle clients only. A checked-out client whose backend goes away
+  // between two queries (terminated, the server restarting) emits 'error', and an 'error' nobody
+  // hears crashes the process. Heard here, the transaction's next query fails (a 503) and the
+  // client is destroyed on release, not returned to the pool.
+  const onError = (err: Error) => {
+    broken ??= err;
+  };
+  client.on("error", onError);
   try {
     await client.query("BEGIN");
     const tx: Queryable = {
@@ -157,6 +167,9 @@ async function runTransaction<T>(pool: PoolLike, work: (tx: Queryable) => Promis
     }
     throw err;
   } finally {
+    // A broken client is destroyed and keeps its listener (it may still report the socket's end);
+    // a healthy one goes back to the pool without it.
+    if (!broken) client.removeListener("error", onError);
     client.release(broken);
   }
 }
