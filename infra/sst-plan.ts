@@ -1,0 +1,166 @@
+/**
+ * The topology, turned into the arguments of SST components. Pure: no SST import, no globals, so
+ * that it is unit-tested here, where the SST CLI cannot run. `infra/sst.ts` only feeds these
+ * arguments to `sst.aws.*`; `sst.config.ts` only calls that.
+ *
+ * Names are SST component names (PascalCase), which are also the names of the links a function
+ * reads through `Resource` (packages/functions/src/lib/config.ts).
+ */
+import {
+  email,
+  environmentFor,
+  bus as eventBus,
+  type LambdaFunction,
+  lambdaFunctions,
+  lambdaRuntime,
+  type Need,
+  pascalCase,
+  queues,
+  type SecretName,
+  secrets,
+  secretsFor,
+} from "./topology.ts";
+
+/** A function's arguments, with its links by component name (the glue swaps in the components). */
+export interface SstFunction {
+  handler: string;
+  runtime: typeof lambdaRuntime.runtime;
+  architecture: typeof lambdaRuntime.architecture;
+  timeout: `${number} seconds`;
+  memory: `${number} MB`;
+  environment: Record<string, string>;
+  /** The environment variable that gets the API's URL (emails show the calls ops can make). */
+  apiUrlIn?: string;
+  link: string[];
+  nodejs: {
+    format: typeof lambdaRuntime.format;
+    minify: boolean;
+    sourcemap: boolean;
+    esbuild: {
+      external: string[];
+      define: Record<string, string>;
+      banner: { js: string };
+    };
+  };
+}
+
+export interface SstPlan {
+  secrets: SecretName[];
+  email: { name: string; args: { sender: string } };
+  bus: { name: string };
+  queues: {
+    name: string;
+    args: { fifo: true; visibilityTimeout: `${number} seconds` };
+    dlq: { name: string; args: { fifo: true }; retry: number };
+    subscriber: {
+      function: SstFunction;
+      args: { batch: { size: number; partialResponses: true } };
+    };
+  }[];
+  api: { name: string };
+  routes: { route: string; function: SstFunction }[];
+  busSubscriptions: {
+    name: string;
+    function: SstFunction;
+    args: { pattern: { source?: string[]; detailType?: string[] } };
+  }[];
+  crons: { name: string; schedule: string; function: SstFunction }[];
+}
+
+const busName = pascalCase(eventBus.name);
+const queueNames = queues.map((q) => pascalCase(q.name));
+
+/** What a need links: SST turns a link into the function's IAM statements and its `Resource`. */
+const linksFor = (needs: readonly Need[]): string[] => [
+  ...secretsFor(needs),
+  ...(needs.includes("publish") ? [busName, ...queueNames] : []),
+  ...(needs.includes("email") ? [email.name] : []),
+];
+
+export function sstFunction(fn: LambdaFunction): SstFunction {
+  return {
+    handler: fn.handler,
+    runtime: lambdaRuntime.runtime,
+    architecture: lambdaRuntime.architecture,
+    timeout: `${fn.timeoutSeconds} seconds`,
+    memory: `${fn.memoryMb} MB`,
+    environment: environmentFor(fn),
+    ...(fn.needs.includes("email") ? { apiUrlIn: "API_URL" } : {}),
+    link: linksFor(fn.needs),
+    nodejs: {
+      format: lambdaRuntime.format,
+      minify: lambdaRuntime.minify,
+      sourcemap: lambdaRuntime.sourcemap,
+      esbuild: {
+        external: [...lambdaRuntime.external],
+        define: { ...lambdaRuntime.define },
+        banner: { js: lambdaRuntime.banner },
+      },
+    },
+  };
+}
+
+/**
+ * @param sender the address emails are sent from on this stage (`EMAIL_SENDER` when deploying):
+ *   SES sends it a verification link on the first deploy.
+ */
+export function sstPlan(options: { sender: string | undefined }): SstPlan {
+  const sender = options.sender?.trim();
+  if (!sender || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(sender)) {
+    throw new Error(
+      `Set ${email.env} to the address this stage sends email from, e.g. ` +
+        `${email.env}=orders@your-shop.com npx sst deploy --stage <stage> (got "${sender ?? ""}")`,
+    );
+  }
+  const functions = lambdaFunctions();
+  const of = (kind: LambdaFunction["trigger"]["kind"]) =>
+    functions.filter((f) => f.trigger.kind === kind);
+
+  return {
+    secrets: secrets.map((s) => s.name),
+    email: { name: email.name, args: { sender } },
+    bus: { name: busName },
+    queues: of("queue").map((fn) => {
+      if (fn.trigger.kind !== "queue") throw new Error("unreachable");
+      const q = fn.trigger.queue;
+      return {
+        name: pascalCase(q.name),
+        // Content-based deduplication stays off: the publisher sets each message's
+        // deduplication id (the order fingerprint, or the event id).
+        args: { fifo: true, visibilityTimeout: `${q.visibilityTimeoutSeconds} seconds` },
+        dlq: { name: `${pascalCase(q.name)}Dlq`, args: { fifo: true }, retry: q.maxReceiveCount },
+        subscriber: {
+          function: sstFunction(fn),
+          args: { batch: { size: q.consumer.batchSize, partialResponses: true } },
+        },
+      };
+    }),
+    api: { name: "Api" },
+    routes: of("http").map((fn) => {
+      if (fn.trigger.kind !== "http") throw new Error("unreachable");
+      return {
+        route: `${fn.trigger.route.method} ${fn.trigger.route.path}`,
+        function: sstFunction(fn),
+      };
+    }),
+    busSubscriptions: of("bus").map((fn) => {
+      if (fn.trigger.kind !== "bus") throw new Error("unreachable");
+      const { pattern } = fn.trigger.rule;
+      return {
+        name: fn.name,
+        function: sstFunction(fn),
+        // SST's Bus keeps only source, detail-type (as detailType) and detail of a pattern.
+        args: {
+          pattern: {
+            ...(pattern.source ? { source: [...pattern.source] } : {}),
+            ...(pattern["detail-type"] ? { detailType: [...pattern["detail-type"]] } : {}),
+          },
+        },
+      };
+    }),
+    crons: of("schedule").map((fn) => {
+      if (fn.trigger.kind !== "schedule") throw new Error("unreachable");
+      return { name: fn.name, schedule: fn.trigger.schedule.rate, function: sstFunction(fn) };
+    }),
+  };
+}

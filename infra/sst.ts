@@ -1,0 +1,81 @@
+/**
+ * The SST components of one stage, made from `sstPlan()`. Only glue: every argument comes from the
+ * plan, which is pure and unit-tested; this file swaps link names for the components and creates
+ * them in dependency order. Runs inside `sst deploy`, where `sst` is a global.
+ */
+import { type SstFunction, sstPlan } from "./sst-plan.ts";
+
+// The slice of SST's global API used here. SST generates the full types into .sst/platform at
+// `sst install`, which needs the internet; declaring what we call keeps this file type-checked.
+interface Component {
+  arn?: unknown;
+  url?: unknown;
+  name?: unknown;
+}
+interface Queue extends Component {
+  subscribe(fn: unknown, args: unknown): unknown;
+}
+interface Bus extends Component {
+  subscribe(name: string, fn: unknown, args: unknown): unknown;
+}
+interface Api extends Component {
+  route(route: string, fn: unknown): unknown;
+}
+type Ctor<T> = new (name: string, args?: unknown) => T;
+declare const sst: {
+  Secret: Ctor<Component>;
+  aws: {
+    Email: Ctor<Component>;
+    Bus: Ctor<Bus>;
+    Queue: Ctor<Queue>;
+    ApiGatewayV2: Ctor<Api>;
+    CronV2: Ctor<Component>;
+  };
+};
+
+export function deployStage(env: Record<string, string | undefined> = process.env) {
+  const plan = sstPlan({ sender: env.EMAIL_SENDER });
+  const made = new Map<string, Component>();
+  const add = <T extends Component>(name: string, component: T): T => {
+    made.set(name, component);
+    return component;
+  };
+
+  for (const name of plan.secrets) add(name, new sst.Secret(name));
+  add(plan.email.name, new sst.aws.Email(plan.email.name, plan.email.args));
+  const bus = add(plan.bus.name, new sst.aws.Bus(plan.bus.name));
+  const queues = plan.queues.map((q) => {
+    const dlq = new sst.aws.Queue(q.dlq.name, q.dlq.args);
+    const queue = new sst.aws.Queue(q.name, {
+      ...q.args,
+      dlq: { queue: dlq.arn, retry: q.dlq.retry },
+    });
+    return { plan: q, queue: add(q.name, queue) };
+  });
+  const api = add(plan.api.name, new sst.aws.ApiGatewayV2(plan.api.name));
+
+  const fn = ({ link, apiUrlIn, environment, ...args }: SstFunction) => ({
+    ...args,
+    environment: apiUrlIn ? { ...environment, [apiUrlIn]: api.url } : environment,
+    link: link.map((name) => {
+      const component = made.get(name);
+      if (!component) throw new Error(`The plan links ${name}, which was not created`);
+      return component;
+    }),
+  });
+
+  for (const r of plan.routes) api.route(r.route, fn(r.function));
+  for (const { plan: q, queue } of queues) {
+    queue.subscribe(fn(q.subscriber.function), q.subscriber.args);
+  }
+  for (const s of plan.busSubscriptions) bus.subscribe(s.name, fn(s.function), s.args);
+  for (const c of plan.crons) {
+    new sst.aws.CronV2(c.name, { schedule: c.schedule, function: fn(c.function) });
+  }
+
+  return {
+    api: api.url,
+    bus: bus.name,
+    ...Object.fromEntries(queues.map(({ plan: q, queue }) => [`${q.name}Queue`, queue.url])),
+  };
+}

@@ -1,0 +1,317 @@
+/**
+ * The SST side of issue 4, proven without an account: the SST CLI cannot run here (it downloads
+ * Pulumi), so these tests hold the parts that are ours. `sstPlan()` (pure) against the topology,
+ * and `sst.config.ts` + `infra/sst.ts` run against recording stand-ins for the `sst.aws.*`
+ * constructors, to check what they would be called with. What SST then does with those arguments
+ * (the CloudFormation-free Pulumi resources it creates) is SST's, and not verified here.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type SstFunction, sstPlan } from "../sst-plan.ts";
+import {
+  busRules,
+  lambdaFunctions,
+  type Need,
+  queues,
+  routes,
+  schedules,
+  secrets,
+} from "../topology.ts";
+
+const SENDER = "orders@shop.example";
+const plan = () => sstPlan({ sender: SENDER });
+
+/** Every function the plan creates, whatever triggers it. */
+const planFunctions = (p = plan()) => [
+  ...p.routes.map((r) => ({ name: r.route, fn: r.function })),
+  ...p.queues.map((q) => ({ name: `${q.name} consumer`, fn: q.subscriber.function })),
+  ...p.busSubscriptions.map((s) => ({ name: s.name, fn: s.function })),
+  ...p.crons.map((c) => ({ name: c.name, fn: c.function })),
+];
+
+const needsOf = (handler: string): readonly Need[] => {
+  const fn = lambdaFunctions().find((f) => f.handler === handler);
+  if (!fn) throw new Error(`no topology function for ${handler}`);
+  return fn.needs;
+};
+
+describe("sstPlan: the topology as SST arguments", () => {
+  it("creates exactly one function per topology handler, each on nodejs24.x, arm64, ESM, minified, with source maps", () => {
+    // Act
+    const functions = planFunctions();
+
+    // Assess
+    expect(functions.map((f) => f.fn.handler).sort()).toEqual(
+      lambdaFunctions()
+        .map((f) => f.handler)
+        .sort(),
+    );
+    for (const { fn } of functions) {
+      expect(fn).toMatchObject({
+        runtime: "nodejs24.x",
+        architecture: "arm64",
+        nodejs: { format: "esm", minify: true, sourcemap: true },
+      });
+      expect(fn.nodejs.esbuild.external).toContain("@aws-sdk/*");
+    }
+  });
+
+  it("routes every topology route, by method and path, to its handler", () => {
+    // Act
+    const planned = plan().routes.map((r) => [r.route, r.function.handler]);
+
+    // Assess
+    expect(planned).toEqual(routes.map((r) => [`${r.method} ${r.path}`, r.handler]));
+  });
+
+  it("makes each topology queue FIFO with a FIFO dead-letter queue after maxReceiveCount, consumed with partial batch responses", () => {
+    // Act
+    const planned = plan().queues;
+
+    // Assess
+    expect(planned).toHaveLength(queues.length);
+    for (const [i, q] of queues.entries()) {
+      const p = planned[i];
+      expect(p?.args).toEqual({
+        fifo: true,
+        visibilityTimeout: `${q.visibilityTimeoutSeconds} seconds`,
+      });
+      expect(p?.dlq).toMatchObject({ args: { fifo: true }, retry: q.maxReceiveCount });
+      expect(p?.subscriber.args).toEqual({
+        batch: { size: q.consumer.batchSize, partialResponses: true },
+      });
+      expect(p?.subscriber.function.handler).toBe(q.consumer.handler);
+    }
+  });
+
+  it("gives every consumer a timeout shorter than its queue's visibility timeout, as SQS event sources require", () => {
+    // Act
+    const planned = plan().queues;
+
+    // Assess
+    for (const q of planned) {
+      const timeout = Number.parseInt(q.subscriber.function.timeout, 10);
+      expect(timeout).toBeLessThan(Number.parseInt(q.args.visibilityTimeout, 10));
+    }
+  });
+
+  it("subscribes each bus rule with a pattern SST keeps (source and detailType only)", () => {
+    // Act
+    const planned = plan().busSubscriptions;
+
+    // Assess
+    expect(planned.map((s) => s.function.handler)).toEqual(busRules.map((r) => r.handler));
+    for (const s of planned) {
+      expect(
+        Object.keys(s.args.pattern).every((k) => ["source", "detailType", "detail"].includes(k)),
+      ).toBe(true);
+    }
+    expect(planned[0]?.args.pattern).toEqual({ source: ["flashstock"] });
+  });
+
+  it("runs the outbox relay on the topology's schedule", () => {
+    // Act
+    const planned = plan().crons;
+
+    // Assess
+    expect(planned.map((c) => [c.schedule, c.function.handler])).toEqual(
+      schedules.map((s) => [s.rate, s.handler]),
+    );
+  });
+
+  it("links to each function only what its needs give it: secrets, the bus and queues, the sender", () => {
+    // Prepare
+    const linksFor = (needs: readonly Need[]) => [
+      ...secrets.filter((s) => needs.includes(s.need)).map((s) => s.name),
+      ...(needs.includes("publish") ? ["Events", "OrderEvents", "StockAlerts"] : []),
+      ...(needs.includes("email") ? ["Sender"] : []),
+    ];
+
+    // Act
+    const functions = planFunctions();
+
+    // Assess
+    for (const { name, fn } of functions) {
+      expect([name, fn.link.sort()]).toEqual([name, linksFor(needsOf(fn.handler)).sort()]);
+    }
+    const byRoute = Object.fromEntries(plan().routes.map((r) => [r.route, r.function.link.sort()]));
+    expect(byRoute["GET /products"]).toEqual(["DatabaseUrl"]);
+    expect(byRoute["POST /auth/login"]).toEqual(["DatabaseUrl", "JwtSecret"]);
+    expect(byRoute["POST /checkout"]).toEqual(
+      ["DatabaseUrl", "Events", "JwtSecret", "OrderEvents", "StockAlerts"].sort(),
+    );
+    const eventLog = plan().busSubscriptions[0]?.function as SstFunction;
+    expect(eventLog.link).toEqual([]);
+  });
+
+  it("sets the Neon driver wherever the database is reached, and the API URL where emails are written", () => {
+    // Act
+    const functions = planFunctions();
+
+    // Assess
+    for (const { fn } of functions) {
+      const needs = needsOf(fn.handler);
+      expect(fn.environment.DATABASE_DRIVER).toBe(needs.includes("database") ? "neon" : undefined);
+      expect(fn.apiUrlIn).toBe(needs.includes("email") ? "API_URL" : undefined);
+    }
+  });
+
+  it.each([[undefined], [""], ["not-an-address"], ["orders@localhost"]])(
+    "refuses to plan a stage without a sender address (EMAIL_SENDER=%j), naming the variable",
+    (sender) => {
+      // Act / Assess
+      expect(() => sstPlan({ sender })).toThrow(/EMAIL_SENDER/);
+    },
+  );
+});
+
+// Recording stand-ins for the SST globals that sst.config.ts and infra/sst.ts use.
+interface Made {
+  type: string;
+  name: string;
+  args: unknown;
+  calls: { method: string; args: unknown[] }[];
+}
+
+function installSstGlobals(stage: string) {
+  const made: Made[] = [];
+  const component = (type: string) =>
+    class {
+      record: Made;
+      arn: string;
+      url: string;
+      name: string;
+      constructor(name: string, args?: unknown) {
+        this.record = { type, name, args, calls: [] };
+        this.arn = `arn:${type}:${name}`;
+        this.url = `url:${type}:${name}`;
+        this.name = `name:${name}`;
+        made.push(this.record);
+      }
+      route(...args: unknown[]) {
+        this.record.calls.push({ method: "route", args });
+      }
+      subscribe(...args: unknown[]) {
+        this.record.calls.push({ method: "subscribe", args });
+      }
+    };
+  const g = globalThis as Record<string, unknown>;
+  g.sst = {
+    Secret: component("Secret"),
+    aws: {
+      Email: component("Email"),
+      Bus: component("Bus"),
+      Queue: component("Queue"),
+      ApiGatewayV2: component("ApiGatewayV2"),
+      CronV2: component("CronV2"),
+    },
+  };
+  g.$app = { name: "flashstock", stage };
+  g.$config = (config: unknown) => config;
+  return made;
+}
+
+interface SstConfig {
+  app(input: { stage: string }): Record<string, unknown>;
+  run(): Promise<Record<string, unknown>>;
+}
+
+const loadSstConfig = async () =>
+  (await import("../../sst.config.ts")).default as unknown as SstConfig;
+
+describe("sst.config.ts and infra/sst.ts", () => {
+  let sender: string | undefined;
+  beforeEach(() => {
+    sender = process.env.EMAIL_SENDER;
+    process.env.EMAIL_SENDER = SENDER;
+  });
+  afterEach(() => {
+    if (sender === undefined) delete process.env.EMAIL_SENDER;
+    else process.env.EMAIL_SENDER = sender;
+    for (const name of ["sst", "$app", "$config"])
+      delete (globalThis as Record<string, unknown>)[name];
+  });
+
+  it.each([
+    ["production", { removal: "retain", protect: true }],
+    ["staging", { removal: "remove", protect: false }],
+    ["ann", { removal: "remove", protect: false }],
+  ])(
+    "on stage %s, keeps or removes data and protects as the stage rules say",
+    async (stage, rules) => {
+      // Prepare
+      installSstGlobals(stage);
+      const config = await loadSstConfig();
+
+      // Act
+      const app = config.app({ stage });
+
+      // Assess
+      expect(app).toEqual({ name: "flashstock", home: "aws", ...rules });
+    },
+  );
+
+  it("creates the stage's secrets, sender, bus, queues with their DLQs, routes, subscriptions and schedule, with links that are the components themselves", async () => {
+    // Prepare
+    const made = installSstGlobals("ann");
+    const config = await loadSstConfig();
+
+    // Act
+    const outputs = await config.run();
+
+    // Assess
+    const names = (type: string) => made.filter((m) => m.type === type).map((m) => m.name);
+    expect(names("Secret")).toEqual(secrets.map((s) => s.name));
+    expect(made.find((m) => m.type === "Email")?.args).toEqual({ sender: SENDER });
+    expect(names("Bus")).toEqual(["Events"]);
+    expect(names("Queue").sort()).toEqual(
+      ["OrderEvents", "OrderEventsDlq", "StockAlerts", "StockAlertsDlq"].sort(),
+    );
+    expect(made.find((m) => m.name === "OrderEvents")?.args).toEqual({
+      fifo: true,
+      visibilityTimeout: "60 seconds",
+      dlq: { queue: "arn:Queue:OrderEventsDlq", retry: 5 },
+    });
+
+    const api = made.find((m) => m.type === "ApiGatewayV2");
+    expect(api?.calls.map((c) => c.args[0])).toEqual(routes.map((r) => `${r.method} ${r.path}`));
+    const checkout = api?.calls.find((c) => c.args[0] === "POST /checkout")?.args[1] as {
+      link: { record: Made }[];
+    };
+    expect(checkout.link.map((l) => l.record.name).sort()).toEqual(
+      ["DatabaseUrl", "Events", "JwtSecret", "OrderEvents", "StockAlerts"].sort(),
+    );
+
+    const orderEvents = made.find((m) => m.name === "OrderEvents");
+    const [consumer, subscribeArgs] = orderEvents?.calls[0]?.args as [
+      { handler: string; environment: Record<string, string>; link: { record: Made }[] },
+      unknown,
+    ];
+    expect(consumer.handler).toBe("packages/functions/src/queue/order-events.handler");
+    expect(consumer.environment.API_URL).toBe("url:ApiGatewayV2:Api");
+    expect(consumer.link.map((l) => l.record.name)).toContain("Sender");
+    expect(subscribeArgs).toEqual({ batch: { size: 10, partialResponses: true } });
+
+    const bus = made.find((m) => m.type === "Bus");
+    expect(bus?.calls.map((c) => [c.args[0], c.args[2]])).toEqual([
+      ["EventLog", { pattern: { source: ["flashstock"] } }],
+    ]);
+    expect(made.filter((m) => m.type === "CronV2").map((m) => m.args)).toMatchObject([
+      {
+        schedule: "rate(1 minute)",
+        function: { handler: "packages/functions/src/schedule/outbox-relay.handler" },
+      },
+    ]);
+    expect(outputs).toMatchObject({ api: "url:ApiGatewayV2:Api", bus: "name:Events" });
+  });
+
+  it("fails the deploy before creating anything when EMAIL_SENDER is not set", async () => {
+    // Prepare
+    const made = installSstGlobals("ann");
+    delete process.env.EMAIL_SENDER;
+    const config = await loadSstConfig();
+
+    // Act / Assess
+    await expect(config.run()).rejects.toThrow(/EMAIL_SENDER/);
+    expect(made).toEqual([]);
+  });
+});
