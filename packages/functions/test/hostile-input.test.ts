@@ -5,6 +5,7 @@
  * rejected request never writes anything.
  */
 import { randomUUID } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { issueToken, type Role } from "@flashstock/core/auth/index";
 import { type ApiResponse, call } from "@flashstock/testing/api";
 import { checkLedger, useDatabase } from "@flashstock/testing/database";
@@ -17,6 +18,7 @@ import {
   PASSWORD,
   type TestUser,
 } from "@flashstock/testing/fixtures";
+import { reportScenario } from "@flashstock/testing/scenario";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type HttpRoute, routes } from "../../../infra/topology.ts";
@@ -1651,5 +1653,343 @@ describe("hostile input: targeted cases", () => {
       expect(row.ledgerSum).toBe(row.available);
       expect(row.soldInOrders).toBe(row.soldInLedger);
     }
+  });
+});
+
+describe("hostile input: the rest of issue 6's list", () => {
+  /** Every field of every template body, with the JSON type of its valid value. */
+  function typedFields() {
+    return bodyRoutes().flatMap((route) => {
+      const body = templates()[routeKey(route)].body as Json;
+      return fieldPaths(body).map((at) => {
+        const value = nodeAt(body, at.slice(0, -1))?.[at.at(-1) as string];
+        const type = Array.isArray(value) ? "array" : value === null ? "null" : typeof value;
+        return { route, body, at, type };
+      });
+    });
+  }
+
+  const WRONG_TYPES: Record<string, unknown[]> = {
+    string: [1, 0, true, null, [], ["x"], {}],
+    number: ["1", "", true, null, [], [1], {}],
+    array: ["x", 1, true, null, {}],
+    object: ["x", 1, true, null, [], [{}]],
+  };
+
+  it("rejects a value of the wrong JSON type in every body field with 400 VALIDATION_FAILED naming that field", async () => {
+    // Prepare: attribute values may be strings, numbers or booleans.
+    const cases: { req: Sent; field: string }[] = [];
+    for (const { route, body, at, type } of typedFields()) {
+      if (at[0] === "attributes" && at.length > 1) continue;
+      for (const wrong of WRONG_TYPES[type] ?? []) {
+        // A category may be null, and so may an address's line2 (storefronts send either).
+        if (["category", "shippingAddress.line2"].includes(at.join(".")) && wrong === null)
+          continue;
+        cases.push({
+          req: fromTemplate(route, { body: JSON.stringify(withField(body, at, wrong)) }),
+          field: at.join("."),
+        });
+      }
+    }
+
+    // Act
+    const failures = await collectFailures(
+      cases.map((c) => c.req),
+      (req, res) => {
+        const field = cases.find((c) => c.req === req)?.field as string;
+        expect([res.status, res.body.error?.code], describeRequest(req)).toEqual([
+          400,
+          "VALIDATION_FAILED",
+        ]);
+        expect(
+          res.body.error.details.issues.map((i: { path: string }) => i.path),
+          describeRequest(req),
+        ).toContain(field);
+      },
+    );
+
+    // Assess
+    expect(failures).toEqual([]);
+    reportScenario("hostile input: wrong JSON types", {
+      injected: `${cases.length} bodies, each with one field of ${bodyRoutes().length} routes given a value of another JSON type`,
+      checked: `all ${cases.length} 400 VALIDATION_FAILED naming the field, every table unchanged after each`,
+    });
+  });
+
+  it("accepts right-to-left overrides, combining characters, zero-width joiners and emoji in names and addresses, and returns them exactly as sent", async () => {
+    // Prepare: valid Unicode that renders strangely; none of it is trimmed away (no edge spaces).
+    const texts = {
+      rtl: "Ann\u202Egpj.exe\u202C Smith",
+      combining: "Cafe\u0301 Zo\u0308e Z\u0336a\u0337l\u0338g\u0335o",
+      emoji: "👩‍👩‍👧‍👦 Famille 🇫🇷 ✈️",
+      astral: "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𠜎𠜱",
+      invisible: "a\u200Bb\u200Dc\uFEFFd\u2060e",
+      mixed: "שלום مرحبا Ωμέγα",
+    };
+    const sku = `UNI-${randomUUID().slice(0, 8)}`;
+    const shippingAddress = {
+      name: texts.rtl,
+      line1: texts.emoji,
+      line2: texts.invisible,
+      city: texts.combining,
+      postalCode: "75001",
+      country: "FR",
+    };
+
+    // Act
+    const product = await sendChecked({
+      method: "POST",
+      url: "/products",
+      headers: {
+        authorization: `Bearer ${w.users.stock_manager.token}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({
+        sku,
+        name: texts.astral,
+        description: `${texts.mixed} ${texts.combining}`,
+        category: texts.emoji,
+        attributes: { [texts.rtl]: texts.emoji },
+        priceCents: 500,
+        available: 5,
+        minQuantity: 0,
+      }),
+    });
+    const registered = await sendChecked({
+      method: "POST",
+      url: "/auth/register",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        email: `unicode-${randomUUID()}@example.com`,
+        password: PASSWORD,
+        name: texts.emoji,
+      }),
+    });
+    const buyer = await createUser(t.db, "customer", texts.rtl);
+    const placed = await checkout(
+      buyer,
+      await cartWith(buyer, { [sku]: 1 }),
+      randomUUID(),
+      shippingAddress,
+    );
+    const readProduct = await call("GET", `/products/${sku}`);
+    const readOrder = await call("GET", `/orders/${placed.body.id}`, { token: buyer.token });
+    const search = await call("GET", `/products?${new URLSearchParams({ q: "Zo\u0308e" })}`);
+
+    // Assess
+    expect(product.status).toBe(201);
+    expect(readProduct.body).toMatchObject({
+      name: texts.astral,
+      description: `${texts.mixed} ${texts.combining}`,
+      category: texts.emoji,
+      attributes: { [texts.rtl]: texts.emoji },
+    });
+    expect(registered.status).toBe(201);
+    expect(registered.body.customer.name).toBe(texts.emoji);
+    expect(placed.status).toBe(201);
+    expect(readOrder.body.shippingAddress).toEqual(shippingAddress);
+    expect(readOrder.body.lines).toEqual([expect.objectContaining({ sku, name: texts.astral })]);
+    expect(search.body.items.map((p: { sku: string }) => p.sku)).toContain(sku);
+    reportScenario("hostile input: valid but strange Unicode", {
+      injected:
+        "RTL overrides, combining marks, ZWJ emoji sequences, flags, astral letters, zero-width characters and mixed scripts in a product, a user name and a shipping address",
+      checked:
+        "201 each; product, user name and order address read back code unit for code unit; a search with a combining mark finds the product",
+    });
+  });
+
+  it("treats JSON and NoSQL operator objects ({$ne: null}, {$gt: ''}) as the wrong type in every string field: 400, and login issues no token", async () => {
+    // Prepare
+    const operators = [{ $ne: null }, { $gt: "" }, { $regex: ".*" }, { $where: "1 == 1" }];
+    const cases = typedFields()
+      .filter(({ type }) => type === "string")
+      .flatMap(({ route, body, at }) =>
+        operators.map((op) =>
+          fromTemplate(route, { body: JSON.stringify(withField(body, at, op)) }),
+        ),
+      );
+    const login = routes.find((r) => routeKey(r) === "POST /auth/login") as HttpRoute;
+    cases.push(
+      fromTemplate(login, {
+        body: JSON.stringify({ email: { $ne: null }, password: { $ne: null } }),
+      }),
+      fromTemplate(login, {
+        body: JSON.stringify({ email: w.users.admin.email, password: { $gt: "" } }),
+      }),
+    );
+
+    // Act
+    const failures = await collectFailures(cases, (req, res) => {
+      expect([res.status, res.body.error?.code], describeRequest(req)).toEqual([
+        400,
+        "VALIDATION_FAILED",
+      ]);
+      expect(res.text).not.toContain("token");
+    });
+
+    // Assess
+    expect(failures).toEqual([]);
+    reportScenario("hostile input: JSON operator injection", {
+      injected: `${cases.length} bodies with {$ne: null}, {$gt: ''}, {$regex}, {$where} in place of a string, login's email and password included`,
+      checked: `all ${cases.length} 400 VALIDATION_FAILED, no token issued, every table unchanged after each`,
+    });
+  });
+
+  it("never lets a body set a prototype: __proto__ and constructor.prototype keys in any object of any body are refused with 400, and Object.prototype stays clean", async () => {
+    // Prepare
+    const prototypeKeys = () => Object.getOwnPropertyNames(Object.prototype).sort();
+    const keysBefore = prototypeKeys();
+    const payloads: [string, unknown][] = [
+      ["__proto__", { polluted: "yes", role: "admin" }],
+      ["__proto__", "polluted"],
+      ["constructor", { prototype: { polluted: "yes" } }],
+      ["prototype", { polluted: "yes" }],
+    ];
+    const cases = bodyRoutes().flatMap((route) => {
+      const body = templates()[routeKey(route)].body as Json;
+      return objectPaths(body).flatMap((at) =>
+        payloads.map(([key, value]) => {
+          const copy = structuredClone(body);
+          setOwn(nodeAt(copy, at) as Record<string, unknown>, key, value);
+          return { req: fromTemplate(route, { body: JSON.stringify(copy) }), at, key, value };
+        }),
+      );
+    });
+    // Act
+    const failures = await collectFailures(
+      cases.map((c) => c.req),
+      (req, res) => {
+        expect([res.status, res.body.error?.code], describeRequest(req)).toEqual([
+          400,
+          "VALIDATION_FAILED",
+        ]);
+      },
+    );
+
+    // Assess
+    expect(failures).toEqual([]);
+    expect(prototypeKeys()).toEqual(keysBefore);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).role).toBeUndefined();
+    reportScenario("hostile input: prototype pollution", {
+      injected: `${cases.length} bodies with __proto__, constructor.prototype or prototype keys at every object of every body (the product attributes included)`,
+      checked:
+        "all 400 VALIDATION_FAILED, every table unchanged after each, Object.prototype unchanged and {}.polluted undefined",
+    });
+  });
+
+  it("refuses an attribute named __proto__ with 400 rather than dropping it silently", async () => {
+    // Prepare
+    const sku = `PROTO-${randomUUID().slice(0, 8)}`;
+    const body = `{"sku":"${sku}","name":"Proto","priceCents":1,"available":1,"minQuantity":0,"attributes":{"colour":"red","__proto__":"evil"}}`;
+
+    // Act
+    const res = await sendChecked({
+      method: "POST",
+      url: "/products",
+      headers: {
+        authorization: `Bearer ${w.users.stock_manager.token}`,
+        "content-type": "application/json",
+      },
+      body,
+    });
+
+    // Assess
+    expect([res.status, res.body.error?.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(res.body.error.details.issues).toEqual([
+      expect.objectContaining({ path: "attributes.__proto__" }),
+    ]);
+    expect((await call("GET", `/products/${sku}`)).status).toBe(404);
+  });
+
+  it("answers header abuse on every body route with a documented code: duplicated and odd content types, gzip content encoding, huge headers", async () => {
+    // Prepare: API Gateway joins a repeated header's values with commas.
+    const abuse: {
+      name: string;
+      headers: Record<string, string>;
+      body?: Buffer | string;
+      expect: string[];
+    }[] = [
+      {
+        name: "duplicated content-type",
+        headers: { "content-type": "application/json,application/json" },
+        expect: ["UNSUPPORTED_MEDIA_TYPE"],
+      },
+      {
+        name: "json and text content-types",
+        headers: { "content-type": "application/json, text/plain" },
+        expect: ["UNSUPPORTED_MEDIA_TYPE"],
+      },
+      {
+        name: "text then json content-types",
+        headers: { "content-type": "text/plain,application/json" },
+        expect: ["UNSUPPORTED_MEDIA_TYPE"],
+      },
+      {
+        name: "content-type with a NUL",
+        headers: { "content-type": "application/json\u0000; charset=utf-8" },
+        expect: ["UNSUPPORTED_MEDIA_TYPE"],
+      },
+      {
+        name: "content-type with a CRLF",
+        headers: { "content-type": "application/json\r\nX-Injected: 1" },
+        expect: ["UNSUPPORTED_MEDIA_TYPE"],
+      },
+      {
+        name: "a gzip-encoded body",
+        headers: { "content-encoding": "gzip" },
+        body: "gzip",
+        expect: ["MALFORMED_JSON", "UNSUPPORTED_MEDIA_TYPE"],
+      },
+      {
+        name: "a gzip-encoded 1 MB body",
+        headers: { "content-encoding": "gzip" },
+        body: "gzip-1mb",
+        expect: ["MALFORMED_JSON", "UNSUPPORTED_MEDIA_TYPE"],
+      },
+    ];
+    const cases = bodyRoutes().flatMap((route) => {
+      const tpl = templates()[routeKey(route)];
+      return abuse.map((a) => {
+        let body: Buffer | string | undefined;
+        if (a.body === "gzip") body = gzipSync(Buffer.from(JSON.stringify(tpl.body)));
+        if (a.body === "gzip-1mb")
+          body = gzipSync(
+            Buffer.from(JSON.stringify({ ...tpl.body, pad: "x".repeat(1024 * 1024) })),
+          );
+        return { a, req: fromTemplate(route, { headers: a.headers, ...(body ? { body } : {}) }) };
+      });
+    });
+    // Headers the API does not read, huge or hostile, on every route: nothing changes for them.
+    const ignored = routes.map((route) =>
+      fromTemplate(route, {
+        headers: {
+          "x-junk": "a".repeat(1024 * 1024),
+          "user-agent": "\u0000\uD800'; DROP TABLE users;--",
+          "x-forwarded-for": "127.0.0.1, ' OR 1=1",
+          cookie: `session=${"c".repeat(50_000)}`,
+          "content-type": `application/json; ${"x".repeat(100_000)}`,
+        },
+      }),
+    );
+
+    // Act
+    const failures = await collectFailures(
+      cases.map((c) => c.req),
+      (req, res) => {
+        const a = cases.find((c) => c.req === req)?.a;
+        expect(res.status, describeRequest(req)).toBe(400);
+        expect(a?.expect, `${a?.name}: ${describeRequest(req)}`).toContain(res.body.error?.code);
+      },
+    );
+    const ignoredFailures = await collectFailures(ignored, () => {});
+
+    // Assess
+    expect(failures).toEqual([]);
+    expect(ignoredFailures).toEqual([]);
+    reportScenario("hostile input: header abuse", {
+      injected: `${cases.length} body requests with ${abuse.length} kinds of content-type/encoding abuse (${abuse.map((a) => a.name).join(", ")}); ${ignored.length} requests, one per route, with a 1 MB header, a 50 KB cookie, a 100 KB content-type and hostile user-agent and forwarding headers`,
+      checked: `all ${cases.length} 400 with their documented code and nothing written; the ${ignored.length} others answered below 500 with documented codes`,
+    });
   });
 });

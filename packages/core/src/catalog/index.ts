@@ -11,9 +11,27 @@ export const Currency = z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code such as
 export const MAX_STOCK = 1_000_000_000;
 const StockQuantity = z.number().int().min(0).max(MAX_STOCK);
 const Text = (max: number) => z.string().trim().max(max);
-const Attributes = z
-  .record(z.string().min(1).max(64), z.union([z.string().max(500), z.number(), z.boolean()]))
-  .refine((a) => Object.keys(a).length <= 50, "at most 50 attributes");
+/**
+ * Free-form attributes. Zod's record skips a `__proto__` key without a word (so that it cannot set
+ * the parsed object's prototype), which would store a product without the attribute its creator
+ * sent and answer 201: the key is refused instead, before the record is parsed.
+ */
+const Attributes = z.preprocess(
+  (value, ctx) => {
+    if (value !== null && typeof value === "object" && Object.hasOwn(value, "__proto__")) {
+      ctx.issues.push({
+        code: "custom",
+        message: "'__proto__' cannot be an attribute name",
+        path: ["__proto__"],
+        input: value,
+      });
+    }
+    return value;
+  },
+  z
+    .record(z.string().min(1).max(64), z.union([z.string().max(500), z.number(), z.boolean()]))
+    .refine((a) => Object.keys(a).length <= 50, "at most 50 attributes"),
+);
 
 export const DEFAULT_CURRENCY = "EUR";
 
