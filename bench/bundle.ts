@@ -2,6 +2,7 @@ import { mkdir, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { lambdaRuntime } from "../infra/topology.ts";
 
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 
@@ -15,8 +16,8 @@ export interface Bundle {
 }
 
 /**
- * Bundles one handler file as it is deployed: esbuild, ESM, minified, for Node 24, with the AWS SDK
- * left out because the Lambda nodejs24.x runtime provides it (CDK's NodejsFunction does the same).
+ * Bundles one handler file as it is deployed: with the build settings SST and CDK take from
+ * `lambdaRuntime` in infra/topology.ts (ESM, minified, the AWS SDK left to the runtime, Neon only).
  */
 export async function bundleHandlerFile(file: string, outdir: string): Promise<Bundle> {
   await mkdir(outdir, { recursive: true });
@@ -25,17 +26,13 @@ export async function bundleHandlerFile(file: string, outdir: string): Promise<B
     entryPoints: [resolve(repoRoot, `${file}.ts`)],
     outfile,
     bundle: true,
-    minify: true,
-    format: "esm",
+    minify: lambdaRuntime.minify,
+    format: lambdaRuntime.format,
     platform: "node",
     target: "node24",
-    external: ["@aws-sdk/*", "pg-native"],
-    // The cloud reaches Neon over WebSocket: node-postgres is dead code there (see db/index.ts).
-    define: { "process.env.FLASHSTOCK_BUNDLED_DRIVER": '"neon"' },
-    // CommonJS dependencies (pg) call require(); an ESM bundle needs one.
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
+    external: [...lambdaRuntime.external],
+    define: { ...lambdaRuntime.define },
+    banner: { js: lambdaRuntime.banner },
     // Licence texts go to a .LEGAL.txt beside the bundle instead of into the code Lambda loads.
     legalComments: "external",
     logLevel: "error",
