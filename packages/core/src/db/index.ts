@@ -41,7 +41,7 @@ export interface NeonOptions {
 
 interface PoolLike {
   query(text: string, values?: unknown[]): Promise<QueryResult<never>>;
-  connect(): Promise<PoolClientLike>;
+  connect(callback: (err: Error | undefined, client: PoolClientLike | undefined) => void): void;
   end(): Promise<void>;
   on(event: "error", listener: (err: Error) => void): unknown;
 }
@@ -130,19 +130,49 @@ export function createDb(config: DbConfig): Db {
   };
 }
 
+/** A checked-out client that hears its own errors. */
+interface Lease {
+  client: PoolClientLike;
+  /** Back to the pool, or destroyed when the connection failed (`broken`, or an error heard). */
+  release(broken?: Error): void;
+}
+
+/**
+ * The pool listens for errors on idle clients only. A checked-out client whose backend goes away
+ * (terminated, the server restarting) emits 'error', and an 'error' nobody hears crashes the
+ * process. So the listener goes on in the pool's own callback, in the same tick as the hand-over:
+ * a termination notice can arrive in the same network read as a new connection's ReadyForQuery,
+ * and is then emitted before any promise continuation could attach a listener.
+ */
+function lease(pool: PoolLike): Promise<Lease> {
+  return new Promise((resolve, reject) => {
+    pool.connect((err, client) => {
+      if (err || !client) return reject(err ?? new Error("The pool returned no client"));
+      let lost: Error | undefined;
+      const onError = (e: Error) => {
+        lost ??= e;
+      };
+      client.on("error", onError);
+      resolve({
+        client,
+        release: (broken) => {
+          const failure = broken ?? lost;
+          // A destroyed client keeps the listener (its socket may still report its end).
+          if (!failure) client.removeListener("error", onError);
+          client.release(failure);
+        },
+      });
+    });
+  });
+}
+
 async function runTransaction<T>(pool: PoolLike, work: (tx: Queryable) => Promise<T>): Promise<T> {
-  const client = await translateErrors(() => pool.connect());
+  // An error heard on the client fails the transaction's next query (a 503), and the client is
+  // destroyed on release, not returned to the pool.
+  const { client, release } = await translateErrors(() => lease(pool));
   let broken: Error | undefined;
-  // The pool listens for errors on idle clients only. A checked-out client whose backend goes away
-  // between two queries (terminated, the server restarting) emits 'error', and an 'error' nobody
-  // hears crashes the process. Heard here, the transaction's next query fails (a 503) and the
-  // client is destroyed on release, not returned to the pool.
-  const onError = (err: Error) => {
-    broken ??= err;
-  };
-  client.on("error", onError);
   try {
-    await client.query("BEGIN");
+    await translateErrors(() => client.query("BEGIN"));
     const tx: Queryable = {
       query: (text, values) => translateErrors(() => client.query(text, values)),
     };
@@ -167,10 +197,7 @@ async function runTransaction<T>(pool: PoolLike, work: (tx: Queryable) => Promis
     }
     throw err;
   } finally {
-    // A broken client is destroyed and keeps its listener (it may still report the socket's end);
-    // a healthy one goes back to the pool without it.
-    if (!broken) client.removeListener("error", onError);
-    client.release(broken);
+    release(broken);
   }
 }
 
