@@ -285,7 +285,7 @@ describe("sst.config.ts and infra/sst.ts", () => {
     );
 
     const orderEvents = made.find((m) => m.name === "OrderEvents");
-    const [consumer, subscribeArgs] = orderEvents?.calls[0]?.args as [
+    const [consumer, subscribeArgs] = (orderEvents?.calls[0]?.args ?? []) as [
       { handler: string; environment: Record<string, string>; link: { record: Made }[] },
       unknown,
     ];
