@@ -1,0 +1,14 @@
+/** The stage and sender of a deployment, from CDK context (`-c stage=... -c sender=...`). */
+import type { App } from "aws-cdk-lib";
+import { FlashstockStack } from "./flashstock-stack.ts";
+
+export const DEFAULT_STAGE = "dev";
+
+export function flashstockStack(app: App): FlashstockStack {
+  const stage = String(app.node.tryGetContext("stage") ?? DEFAULT_STAGE);
+  const sender = app.node.tryGetContext("sender");
+  if (typeof sender !== "string" || sender === "") {
+    throw new Error("No sender: pass -c sender=orders@your-domain (cdk.json has a placeholder)");
+  }
+  return new FlashstockStack(app, `Flashstock-${stage}`, { stage, sender });
+}
