@@ -1,0 +1,527 @@
+/**
+ * The CDK stack, checked on its synthesised CloudFormation template: no AWS account, no network.
+ * Every expectation is derived from infra/topology.ts, so a route, queue or need added there is
+ * checked here without touching this file.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App, type CfnElement, Stack, Token } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import cdkJson from "../../cdk.json" with { type: "json" };
+import {
+  busRules,
+  email,
+  type LambdaFunction,
+  lambdaFunctions,
+  pascalCase,
+  queues,
+  routes,
+  schedules,
+  secrets,
+  secretsFor,
+} from "../../infra/topology.ts";
+import { queueUrlVariable } from "../../packages/functions/src/lib/config.ts";
+import { flashstockStack } from "../context.ts";
+import { FlashstockStack } from "../flashstock-stack.ts";
+import { entryOf, functionProps, repoRoot } from "../lambda.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON, walked and compared, not typed
+type Json = Record<string, any>;
+type Resource = {
+  Type: string;
+  Properties: Json;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+};
+
+const SENDER = "orders@shop.example";
+/** Resource types whose IAM statements AWS lets us scope; no `Resource: "*"` is allowed anywhere. */
+const STAR_ALLOWED: ReadonlyArray<{ action: string; why: string }> = [];
+
+/** One synthesised stage: the stack, its template, and lookups by topology name. */
+interface Synth {
+  stack: FlashstockStack;
+  template: Template;
+  resources: Record<string, Resource>;
+  ofType: (type: string) => Array<[string, Resource]>;
+  id: (construct: { node: { defaultChild?: unknown } }) => string;
+  fnId: (fn: LambdaFunction) => string;
+  /** The logical id of a topology queue (`queue`) or of its dead-letter queue (`dlq`). */
+  queueId: (name: string, which: "queue" | "dlq") => string;
+  /** Every IAM statement on the role of a function. */
+  statementsOf: (fn: LambdaFunction) => Json[];
+}
+
+function synth(stage: string): Synth {
+  // No esbuild here: `aws:cdk:bundling-stacks: []` makes NodejsFunction skip bundling (one test
+  // below bundles for real).
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  const stack = new FlashstockStack(app, `Flashstock-${stage}`, { stage, sender: SENDER });
+  const template = Template.fromStack(stack);
+  const resources = template.toJSON().Resources as Record<string, Resource>;
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const id = (construct: { node: { defaultChild?: unknown } }) =>
+    stack.getLogicalId(construct.node.defaultChild as CfnElement);
+  const fnId = (fn: LambdaFunction) => {
+    const handler = stack.functions.get(fn.name);
+    if (!handler) throw new Error(`No function ${fn.name} in the stack`);
+    return id(handler);
+  };
+  const queueId = (name: string, which: "queue" | "dlq") => {
+    const q = stack.queues.get(name);
+    if (!q) throw new Error(`No queue ${name} in the stack`);
+    return id(q[which]);
+  };
+  const statementsOf = (fn: LambdaFunction) => {
+    const role = resources[fnId(fn)]?.Properties.Role["Fn::GetAtt"][0];
+    return ofType("AWS::IAM::Policy")
+      .filter(([, p]) => p.Properties.Roles.some((r: Json) => r.Ref === role))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+  };
+  return { stack, template, resources, ofType, id, fnId, queueId, statementsOf };
+}
+
+const asArray = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
+const getAtt = (logicalId: string, attribute = "Arn") => ({ "Fn::GetAtt": [logicalId, attribute] });
+const secretReference = (stage: string, name: string) =>
+  `{{resolve:secretsmanager:flashstock/${stage}/${name}:SecretString:::}}`;
+
+let dev: Synth;
+let production: Synth;
+
+beforeAll(() => {
+  dev = synth("dev");
+  production = synth("production");
+});
+
+describe("functions", () => {
+  it("creates exactly one Lambda per topology function, nodejs24.x on arm64 with the topology's timeout, memory and handler", () => {
+    // Prepare
+    const expected = lambdaFunctions();
+
+    // Act
+    const functions = dev.ofType("AWS::Lambda::Function");
+
+    // Assess
+    expect(functions).toHaveLength(expected.length);
+    for (const fn of expected) {
+      const props = dev.resources[dev.fnId(fn)]?.Properties;
+      expect(props, fn.name).toMatchObject({
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        Timeout: fn.timeoutSeconds,
+        MemorySize: fn.memoryMb,
+        Handler: `index.${entryOf(fn.handler).exportName}`,
+      });
+    }
+  });
+
+  it("gives every function its own log group that keeps a month of logs", () => {
+    // Prepare
+    const expected = lambdaFunctions();
+
+    // Act
+    const logGroups = dev.ofType("AWS::Logs::LogGroup");
+
+    // Assess
+    expect(logGroups).toHaveLength(expected.length);
+    const used = new Set<string>();
+    for (const fn of expected) {
+      const ref = dev.resources[dev.fnId(fn)]?.Properties.LoggingConfig.LogGroup.Ref;
+      expect(dev.resources[ref]?.Properties.RetentionInDays, fn.name).toBe(30);
+      used.add(ref);
+    }
+    expect(used.size).toBe(expected.length);
+  });
+
+  it("sets the topology's environment, each needed secret from flashstock/<stage>/<name>, and no other secret", () => {
+    // Prepare
+    const staging = synth("staging");
+
+    // Act
+    const envOf = (s: Synth, fn: LambdaFunction) =>
+      s.resources[s.fnId(fn)]?.Properties.Environment.Variables as Json;
+
+    // Assess
+    for (const fn of lambdaFunctions()) {
+      const env = envOf(staging, fn);
+      expect(env.NODE_OPTIONS, fn.name).toBe("--enable-source-maps");
+      expect(env.DATABASE_DRIVER, fn.name).toBe(fn.needs.includes("database") ? "neon" : undefined);
+      const granted = secretsFor(fn.needs);
+      for (const s of secrets) {
+        expect(env[s.env], `${fn.name} ${s.env}`).toBe(
+          granted.includes(s.name) ? secretReference("staging", s.name) : undefined,
+        );
+      }
+    }
+    // The functions read secrets from the template at deploy time, never from Secrets Manager.
+    const json = JSON.stringify(staging.template.toJSON());
+    expect(json).not.toContain("secretsmanager:GetSecretValue");
+    expect(json).not.toContain("flashstock/dev/");
+  });
+
+  it("tells publishing functions the bus and every queue URL, and email functions the sender", () => {
+    // Prepare
+    const busId = dev.id(dev.stack.bus);
+
+    // Act
+    const envOf = (fn: LambdaFunction) =>
+      dev.resources[dev.fnId(fn)]?.Properties.Environment.Variables as Json;
+
+    // Assess
+    for (const fn of lambdaFunctions()) {
+      const env = envOf(fn);
+      const publishes = fn.needs.includes("publish");
+      expect(env.EVENT_BUS_NAME, fn.name).toEqual(publishes ? { Ref: busId } : undefined);
+      for (const q of queues) {
+        const queueId = dev.queueId(q.name, "queue");
+        expect(env[queueUrlVariable(q.name)], `${fn.name} ${q.name}`).toEqual(
+          publishes ? { Ref: queueId } : undefined,
+        );
+      }
+      expect(env[email.env], fn.name).toBe(fn.needs.includes("email") ? SENDER : undefined);
+    }
+  });
+});
+
+describe("HTTP API", () => {
+  it("has one route per topology route, keyed by its method and path, integrated with its own function", () => {
+    // Prepare
+    const http = lambdaFunctions().filter((fn) => fn.trigger.kind === "http");
+
+    // Act
+    const routeResources = dev.ofType("AWS::ApiGatewayV2::Route");
+
+    // Assess
+    expect(routeResources.map(([, r]) => r.Properties.RouteKey).sort()).toEqual(
+      routes.map((r) => `${r.method} ${r.path}`).sort(),
+    );
+    for (const fn of http) {
+      if (fn.trigger.kind !== "http") continue;
+      const key = `${fn.trigger.route.method} ${fn.trigger.route.path}`;
+      const [, route] = routeResources.find(([, r]) => r.Properties.RouteKey === key) ?? [];
+      const integrationId = String(route?.Properties.Target["Fn::Join"][1][1].Ref);
+      expect(dev.resources[integrationId]?.Properties, key).toMatchObject({
+        IntegrationType: "AWS_PROXY",
+        PayloadFormatVersion: "2.0",
+        IntegrationUri: getAtt(dev.fnId(fn)),
+      });
+    }
+  });
+});
+
+describe("queues", () => {
+  it("makes each topology queue FIFO with publisher-set deduplication, and its DLQ take a message after maxReceiveCount receives", () => {
+    // Prepare
+    const sqs = dev.ofType("AWS::SQS::Queue");
+
+    // Act
+    const byName = (name: string) => sqs.find(([, r]) => r.Properties.QueueName === name);
+
+    // Assess
+    expect(sqs).toHaveLength(2 * queues.length);
+    for (const q of queues) {
+      const [dlqId, dlq] = byName(`flashstock-dev-${q.name}-dlq.fifo`) ?? [];
+      const [, queue] = byName(`flashstock-dev-${q.name}.fifo`) ?? [];
+      const fifo = {
+        FifoQueue: true,
+        // The publisher sets MessageDeduplicationId from the topology's deduplicationId.
+        ContentBasedDeduplication: false,
+        DeduplicationScope: "queue",
+        FifoThroughputLimit: "perQueue",
+      };
+      expect(dlq?.Properties, `${q.name} DLQ`).toMatchObject(fifo);
+      expect(queue?.Properties, q.name).toMatchObject({
+        ...fifo,
+        VisibilityTimeout: q.visibilityTimeoutSeconds,
+        RedrivePolicy: {
+          deadLetterTargetArn: getAtt(String(dlqId)),
+          maxReceiveCount: q.maxReceiveCount,
+        },
+      });
+    }
+  });
+
+  it("subscribes each consumer to its queue in the topology's batch size, reporting partial batch failures", () => {
+    // Prepare
+    const consumers = lambdaFunctions().filter((fn) => fn.trigger.kind === "queue");
+
+    // Act
+    const mappings = dev.ofType("AWS::Lambda::EventSourceMapping");
+
+    // Assess
+    expect(mappings).toHaveLength(queues.length);
+    for (const fn of consumers) {
+      if (fn.trigger.kind !== "queue") continue;
+      const queueId = dev.queueId(fn.trigger.queue.name, "queue");
+      const [, mapping] =
+        mappings.find(([, m]) => m.Properties.FunctionName.Ref === dev.fnId(fn)) ?? [];
+      expect(mapping?.Properties, fn.name).toEqual({
+        FunctionName: { Ref: dev.fnId(fn) },
+        EventSourceArn: getAtt(queueId),
+        BatchSize: fn.trigger.queue.consumer.batchSize,
+        FunctionResponseTypes: ["ReportBatchItemFailures"],
+      });
+    }
+  });
+
+  it("raises an alarm on the first message in each dead-letter queue", () => {
+    // Prepare
+    const alarms = dev.ofType("AWS::CloudWatch::Alarm");
+
+    // Act
+    const alarmOn = (dlqId: string) =>
+      alarms.find(
+        ([, a]) =>
+          JSON.stringify(a.Properties.Dimensions) ===
+          JSON.stringify([{ Name: "QueueName", Value: getAtt(dlqId, "QueueName") }]),
+      );
+
+    // Assess
+    expect(alarms).toHaveLength(queues.length);
+    for (const q of queues) {
+      const dlqId = dev.queueId(q.name, "dlq");
+      const [, alarm] = alarmOn(dlqId) ?? [];
+      expect(alarm?.Properties, q.name).toMatchObject({
+        Namespace: "AWS/SQS",
+        MetricName: "ApproximateNumberOfMessagesVisible",
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        EvaluationPeriods: 1,
+        TreatMissingData: "notBreaching",
+      });
+      expect(alarm?.Properties.AlarmActions, q.name).toHaveLength(1);
+    }
+  });
+});
+
+describe("bus and schedules", () => {
+  it("puts every bus rule on the stage's bus with the topology's pattern, invoking its function", () => {
+    // Prepare
+    const ruleFunctions = lambdaFunctions().filter((fn) => fn.trigger.kind === "bus");
+
+    // Act
+    const rules = dev.ofType("AWS::Events::Rule");
+
+    // Assess
+    expect(dev.ofType("AWS::Events::EventBus")[0]?.[1].Properties.Name).toBe(
+      "flashstock-dev-events",
+    );
+    expect(rules).toHaveLength(busRules.length);
+    for (const fn of ruleFunctions) {
+      if (fn.trigger.kind !== "bus") continue;
+      const [, rule] =
+        rules.find(([, r]) => r.Properties.Targets[0].Arn["Fn::GetAtt"][0] === dev.fnId(fn)) ?? [];
+      expect(rule?.Properties.EventBusName, fn.name).toEqual({ Ref: dev.id(dev.stack.bus) });
+      expect(rule?.Properties.EventPattern, fn.name).toEqual(fn.trigger.rule.pattern);
+    }
+  });
+
+  it("runs each schedule at the topology's rate, invoking its function", () => {
+    // Prepare
+    const scheduled = lambdaFunctions().filter((fn) => fn.trigger.kind === "schedule");
+
+    // Act
+    const found = dev.ofType("AWS::Scheduler::Schedule");
+
+    // Assess
+    expect(found).toHaveLength(schedules.length);
+    for (const fn of scheduled) {
+      if (fn.trigger.kind !== "schedule") continue;
+      const [, s] =
+        found.find(([, x]) => x.Properties.Target.Arn["Fn::GetAtt"][0] === dev.fnId(fn)) ?? [];
+      expect(s?.Properties.ScheduleExpression, fn.name).toBe(fn.trigger.schedule.rate);
+    }
+  });
+});
+
+describe("IAM", () => {
+  it("never grants an action on every resource, and attaches no managed policy", () => {
+    // Prepare
+    const policies = dev.ofType("AWS::IAM::Policy");
+    const roles = dev.ofType("AWS::IAM::Role");
+
+    // Act
+    const starred = policies.flatMap(([id, p]) =>
+      (p.Properties.PolicyDocument.Statement as Json[])
+        .filter((s) => asArray(s.Resource).includes("*"))
+        .filter(
+          (s) => !asArray<string>(s.Action).every((a) => STAR_ALLOWED.some((x) => x.action === a)),
+        )
+        .map((s) => `${id}: ${JSON.stringify(s.Action)}`),
+    );
+
+    // Assess
+    expect(policies.length).toBeGreaterThan(0);
+    expect(starred).toEqual([]);
+    // AWSLambdaBasicExecutionRole (CDK's default) would allow logs:* on "*".
+    expect(
+      roles.filter(([, r]) => r.Properties.ManagedPolicyArns || r.Properties.Policies),
+    ).toEqual([]);
+  });
+
+  it("grants each function exactly the actions its needs and trigger require, on its own resources", () => {
+    // Prepare
+    const busArn = getAtt(dev.id(dev.stack.bus));
+    const queueArns = queues.map((q) => getAtt(dev.queueId(q.name, "queue")));
+    const identity = dev.id(dev.stack.node.findChild(email.name));
+
+    for (const fn of lambdaFunctions()) {
+      // Act
+      const statements = dev.statementsOf(fn);
+      const byAction = (action: string) =>
+        statements.filter((s) => asArray(s.Action).includes(action));
+      const actions = statements.flatMap((s) => asArray<string>(s.Action)).sort();
+
+      // Assess
+      const expected = ["logs:CreateLogStream", "logs:PutLogEvents"];
+      if (fn.needs.includes("publish")) expected.push("events:PutEvents", "sqs:SendMessage");
+      if (fn.needs.includes("email")) expected.push("ses:SendEmail", "ses:SendRawEmail");
+      if (fn.trigger.kind === "queue") {
+        expected.push(
+          "sqs:ChangeMessageVisibility",
+          "sqs:DeleteMessage",
+          "sqs:GetQueueAttributes",
+          "sqs:GetQueueUrl",
+          "sqs:ReceiveMessage",
+        );
+      }
+      expect(actions, fn.name).toEqual(expected.sort());
+
+      const logGroup = dev.resources[dev.fnId(fn)]?.Properties.LoggingConfig.LogGroup.Ref;
+      expect(byAction("logs:PutLogEvents")[0]?.Resource, fn.name).toEqual(getAtt(logGroup));
+      if (fn.needs.includes("publish")) {
+        expect(byAction("events:PutEvents")[0]?.Resource, fn.name).toEqual(busArn);
+        // The topology's queues, not their dead-letter queues.
+        expect(asArray(byAction("sqs:SendMessage")[0]?.Resource), fn.name).toEqual(queueArns);
+      }
+      if (fn.needs.includes("email")) {
+        const resource = JSON.stringify(byAction("ses:SendEmail")[0]?.Resource);
+        expect(resource, fn.name).toContain(":identity/");
+        expect(resource, fn.name).toContain(JSON.stringify({ Ref: identity }));
+      }
+      if (fn.trigger.kind === "queue") {
+        const own = getAtt(dev.queueId(fn.trigger.queue.name, "queue"));
+        expect(byAction("sqs:ReceiveMessage")[0]?.Resource, fn.name).toEqual(own);
+      }
+    }
+  });
+
+  it("verifies the sender as the stack's one SES identity", () => {
+    // Prepare
+    const identities = dev.ofType("AWS::SES::EmailIdentity");
+
+    // Act
+    const names = identities.map(([, r]) => r.Properties.EmailIdentity);
+
+    // Assess
+    expect(names).toEqual([SENDER]);
+  });
+});
+
+describe("stages", () => {
+  it("retains production's queues and logs and protects its stack from deletion", () => {
+    // Prepare
+    const kept = ["AWS::SQS::Queue", "AWS::Logs::LogGroup"];
+
+    // Act
+    const policies = kept.flatMap((t) =>
+      production.ofType(t).map(([, r]) => `${r.DeletionPolicy}/${r.UpdateReplacePolicy}`),
+    );
+
+    // Assess
+    expect(production.stack.terminationProtection).toBe(true);
+    expect(new Set(policies)).toEqual(new Set(["Retain/Retain"]));
+  });
+
+  it("lets any other stage be removed with everything in it", () => {
+    // Prepare
+    const removable = ["AWS::SQS::Queue", "AWS::Logs::LogGroup"];
+
+    // Act
+    const policies = removable.flatMap((t) =>
+      dev.ofType(t).map(([, r]) => `${r.DeletionPolicy}/${r.UpdateReplacePolicy}`),
+    );
+
+    // Assess
+    expect(dev.stack.terminationProtection).toBe(false);
+    expect(new Set(policies)).toEqual(new Set(["Delete/Delete"]));
+  });
+
+  it("names the stack and resources after the stage from context, with cdk.json's defaults", () => {
+    // Prepare
+    const defaults = cdkJson.context;
+    const withDefaults = new App({ context: { ...defaults, "aws:cdk:bundling-stacks": [] } });
+    const staging = new App({
+      context: { ...defaults, stage: "staging", sender: SENDER, "aws:cdk:bundling-stacks": [] },
+    });
+
+    // Act
+    const dflt = flashstockStack(withDefaults);
+    const stg = flashstockStack(staging);
+
+    // Assess
+    expect(dflt.stackName).toBe("Flashstock-dev");
+    expect(stg.stackName).toBe("Flashstock-staging");
+    expect(Template.fromStack(stg).toJSON().Resources).toSatisfy((r: Record<string, Resource>) =>
+      Object.values(r)
+        .filter((x) => x.Type === "AWS::SQS::Queue")
+        .every((q) => String(q.Properties.QueueName).startsWith("flashstock-staging-")),
+    );
+    expect(() => flashstockStack(new App({ context: { stage: "x" } }))).toThrow(/sender/);
+    expect(() =>
+      flashstockStack(new App({ context: { stage: "Bad Stage", sender: SENDER } })),
+    ).toThrow(/Stage/);
+  });
+
+  it("is environment-agnostic and outputs the API URL, the bus name and every queue URL", () => {
+    // Prepare
+    const outputs = dev.template.toJSON().Outputs as Record<string, Json>;
+
+    // Act
+    const names = Object.keys(outputs);
+
+    // Assess
+    expect(Token.isUnresolved(dev.stack.account)).toBe(true);
+    expect(Token.isUnresolved(dev.stack.region)).toBe(true);
+    expect(outputs.ApiUrl?.Value).toEqual(getAtt(dev.id(dev.stack.api), "ApiEndpoint"));
+    expect(outputs.EventBusName?.Value).toEqual({ Ref: dev.id(dev.stack.bus) });
+    expect(names).toEqual(
+      expect.arrayContaining(queues.map((q) => `${pascalCase(q.name)}QueueUrl`)),
+    );
+  });
+});
+
+describe("bundling", () => {
+  let outdir: string;
+  afterAll(() => outdir && rmSync(outdir, { recursive: true, force: true }));
+
+  it("bundles a function as bench/bundle.ts does: one minified ESM file with the require banner and a source map", () => {
+    // Prepare: the smallest function, in a stack of its own, with bundling on.
+    const fn = lambdaFunctions().find((f) => f.trigger.kind === "bus");
+    if (!fn) throw new Error("The topology has no bus function to bundle");
+    outdir = mkdtempSync(join(tmpdir(), "flashstock-cdk-"));
+    const app = new App({ outdir });
+    const stack = new Stack(app, "Bundle");
+    new NodejsFunction(stack, fn.name, functionProps(fn, repoRoot));
+
+    // Act
+    app.synth();
+
+    // Assess
+    const assetDir = readdirSync(outdir).find((d) => d.startsWith("asset."));
+    expect(assetDir).toBeDefined();
+    const dir = join(outdir, String(assetDir));
+    const code = readFileSync(join(dir, "index.mjs"), "utf8");
+    expect(code.startsWith("import { createRequire as __cr } from 'node:module';")).toBe(true);
+    expect(code).toMatch(
+      new RegExp(`export\\s*\\{[^}]*\\bas ${entryOf(fn.handler).exportName}\\b`),
+    );
+    expect(code.split("\n").length).toBeLessThan(10); // minified
+    expect(existsSync(join(dir, "index.mjs.map"))).toBe(true);
+    expect(statSync(join(dir, "index.mjs")).size).toBeLessThan(300 * 1024);
+  }, 60_000);
+});
