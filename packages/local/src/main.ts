@@ -65,7 +65,13 @@ async function main() {
   env.API_URL ||= `http://localhost:${port}`;
 
   // The bus, the FIFO queues, their consumers and the relay schedule, in process, from the topology.
-  const events = createLocalEventSystem();
+  // LOCAL_VISIBILITY_TIMEOUT_SECONDS shortens every queue's visibility timeout (60 s, as in the
+  // cloud), so that a message whose consumer failed (the database was down, say) is delivered again
+  // within seconds: the reliability tests use it to see recovery without waiting out the minute.
+  const visibility = Number(env.LOCAL_VISIBILITY_TIMEOUT_SECONDS);
+  const events = createLocalEventSystem(
+    visibility > 0 ? { visibilityTimeoutMs: visibility * 1000 } : {},
+  );
   useEventPublisher(events.publisher);
   // LOCAL_CONSUMERS=0 leaves the queues, bus rules and schedules idle (events still queue up): the
   // benchmark uses it to measure checkout alone, as in the cloud where consumers are other Lambdas.

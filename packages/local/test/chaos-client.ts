@@ -1,0 +1,224 @@
+/**
+ * A storefront's HTTP client for the reliability scenarios: it records every answer, retries a 5xx
+ * as the README tells clients to (checkout with the same Idempotency-Key), and never waits forever.
+ * What it may be told is the documented set; anything else is collected as `unexpected`.
+ */
+import { randomUUID } from "node:crypto";
+import type { Answer, CancelAttempt, CheckoutAttempt } from "@flashstock/testing/invariants";
+
+export interface Reply {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field
+  body: any;
+  replayed: boolean;
+}
+
+/** 0 with one of these codes: no HTTP answer at all (a reset socket, or no answer in time). */
+export const NETWORK_ERROR = "NETWORK_ERROR";
+export const TIMED_OUT = "TIMED_OUT";
+
+export const shippingAddress = {
+  name: "Grace Hopper",
+  line1: "1 Harbor Way",
+  city: "Arlington",
+  postalCode: "22201",
+  country: "US",
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class ChaosClient {
+  /** Answers outside the documented set for their route: each one fails the scenario. */
+  readonly unexpected: { route: string; status: number; code?: string }[] = [];
+  /** How many answers of each "status code" kind were seen, e.g. `503 SERVICE_UNAVAILABLE`. */
+  readonly tally = new Map<string, number>();
+
+  constructor(
+    readonly baseUrl: string,
+    /** A request that takes longer than this counts as a hang. */
+    readonly timeoutMs = 30_000,
+  ) {}
+
+  async send(
+    method: string,
+    path: string,
+    options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<Reply> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (options.body !== undefined) headers["content-type"] = "application/json";
+    let reply: Reply;
+    try {
+      const res = await fetch(this.baseUrl + path, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      const text = await res.text();
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = { error: { code: `NOT_JSON: ${text.slice(0, 80)}` } };
+      }
+      reply = {
+        status: res.status,
+        body,
+        replayed: res.headers.get("idempotent-replayed") === "true",
+      };
+    } catch (err) {
+      const code = (err as Error).name === "TimeoutError" ? TIMED_OUT : NETWORK_ERROR;
+      reply = { status: 0, body: { error: { code } }, replayed: false };
+    }
+    const kind = `${reply.status} ${reply.body?.error?.code ?? ""}`.trim();
+    this.tally.set(kind, (this.tally.get(kind) ?? 0) + 1);
+    return reply;
+  }
+
+  /** Records an answer outside `allowed` (statuses, or `status CODE` for errors). */
+  private check(route: string, reply: Reply, allowed: string[]): void {
+    const code = reply.body?.error?.code as string | undefined;
+    if (!allowed.includes(String(reply.status)) && !allowed.includes(`${reply.status} ${code}`)) {
+      this.unexpected.push({ route, status: reply.status, ...(code ? { code } : {}) });
+    }
+  }
+
+  /**
+   * Sends until the answer is not a 5xx (or `attempts` run out), waiting a little longer each
+   * time: a storefront's retry. Network errors and timeouts are recorded and retried too.
+   */
+  async untilVerdict(
+    route: string,
+    allowed: string[],
+    attempt: () => Promise<Reply>,
+    attempts = 60,
+  ): Promise<Reply[]> {
+    const replies: Reply[] = [];
+    for (let i = 0; i < attempts; i++) {
+      const reply = await attempt();
+      replies.push(reply);
+      this.check(route, reply, [...allowed, "503 SERVICE_UNAVAILABLE"]);
+      if (reply.status > 0 && reply.status < 500) break;
+      await sleep(50 + Math.random() * 50 * Math.min(i + 1, 10));
+    }
+    return replies;
+  }
+
+  /** POST /carts then PUT the lines, each retried on 5xx; undefined when a line was refused (409). */
+  async cartWith(token: string, lines: Record<string, number>): Promise<string | undefined> {
+    const [cart] = (
+      await this.untilVerdict("POST /carts", ["201"], () => this.send("POST", "/carts", { token }))
+    ).slice(-1);
+    if (cart?.status !== 201) return undefined;
+    const id = cart.body.id as string;
+    for (const [sku, quantity] of Object.entries(lines)) {
+      const set = (
+        await this.untilVerdict(
+          "PUT /carts/{id}/items/{sku}",
+          ["200", "409 INSUFFICIENT_STOCK"],
+          () => this.send("PUT", `/carts/${id}/items/${sku}`, { token, body: { quantity } }),
+        )
+      ).at(-1);
+      if (set?.status !== 200) return undefined;
+    }
+    return id;
+  }
+
+  /** Checks out with one Idempotency-Key, retried with the same key on 5xx, as the README says. */
+  async checkout(
+    customer: { id: string; token: string },
+    cartId: string,
+    key = randomUUID(),
+  ): Promise<CheckoutAttempt> {
+    const replies = await this.untilVerdict(
+      "POST /checkout",
+      ["201", "409 INSUFFICIENT_STOCK"],
+      () =>
+        this.send("POST", "/checkout", {
+          token: customer.token,
+          headers: { "idempotency-key": key },
+          body: { cartId, shippingAddress },
+        }),
+    );
+    return { customerId: customer.id, cartId, key, answers: replies.map(answer) };
+  }
+
+  /**
+   * Cancels, retried on 5xx. A retry of a cancel that had committed gets 409 INVALID_STATE with
+   * status "cancelled": the cancel is done, and is recorded as a 200.
+   */
+  async cancel(token: string, orderId: string): Promise<CancelAttempt> {
+    const replies = await this.untilVerdict(
+      "POST /orders/{id}/cancel",
+      ["200", "409 INVALID_STATE"],
+      () => this.send("POST", `/orders/${orderId}/cancel`, { token }),
+    );
+    const answers = replies.map(answer);
+    const last = replies.at(-1);
+    if (last?.status === 409 && last.body?.error?.details?.status === "cancelled") {
+      answers.push({ status: 200, orderId });
+    }
+    return { orderId, answers };
+  }
+
+  /** The tally as `503 SERVICE_UNAVAILABLE x12, 201 x40, ...`, most frequent first. */
+  summary(): string {
+    return [...this.tally.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} x${n}`)
+      .join(", ");
+  }
+}
+
+function answer(reply: Reply): Answer {
+  const code = reply.body?.error?.code as string | undefined;
+  return {
+    status: reply.status,
+    ...(reply.status < 300 && reply.status > 0 ? { orderId: reply.body?.id as string } : {}),
+    ...(code ? { code } : {}),
+    ...(reply.replayed ? { replayed: true } : {}),
+  };
+}
+
+/**
+ * Terminates backends of one database from another session, again and again, until stopped:
+ * what a failover, a pooler restart or an operator's pg_terminate_backend does to a running
+ * application. A backend inside a consumer's transaction that has recorded its event in
+ * processed_events is spared: killing it between SES accepting an email and COMMIT re-sends that
+ * email on redelivery, the one window the README documents (SES has no idempotency key), and the
+ * scenarios check exactly-once emails.
+ */
+export function backendKiller(
+  // biome-ignore lint/suspicious/noExplicitAny: a pg.Client
+  client: { query: (text: string, values?: unknown[]) => Promise<any> },
+  options: { minIntervalMs?: number; maxIntervalMs?: number } = {},
+) {
+  let running = true;
+  let terminated = 0;
+  let rounds = 0;
+  const min = options.minIntervalMs ?? 20;
+  const max = options.maxIntervalMs ?? 80;
+  const done = (async () => {
+    while (running) {
+      const { rows } = await client.query(
+        `SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid))::int AS n
+           FROM pg_stat_activity a
+          WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+            AND a.backend_type = 'client backend'
+            AND NOT EXISTS (SELECT 1 FROM pg_locks l
+                             WHERE l.pid = a.pid AND l.relation = 'processed_events'::regclass)`,
+      );
+      terminated += rows[0]?.n ?? 0;
+      rounds++;
+      await sleep(min + Math.random() * (max - min));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await done;
+      return { terminated, rounds };
+    },
+  };
+}

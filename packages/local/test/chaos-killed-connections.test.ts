@@ -1,0 +1,113 @@
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { useDatabase } from "@flashstock/testing/database";
+import { createTestProduct, createUser, type TestUser } from "@flashstock/testing/fixtures";
+import {
+  type CancelAttempt,
+  type CheckoutAttempt,
+  expectEmailsExactlyOnce,
+  expectInvariants,
+} from "@flashstock/testing/invariants";
+import { freePort } from "@flashstock/testing/ports";
+import { type RunningRuntime, startLocalRuntime } from "@flashstock/testing/runtime";
+import { reportScenario } from "@flashstock/testing/scenario";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { backendKiller, ChaosClient } from "./chaos-client.ts";
+
+const t = useDatabase();
+const id = Math.random().toString(36).slice(2, 10);
+const stockManager = `stock-${id}@example.com`;
+const ops = `ops-${id}@example.com`;
+let runtime: RunningRuntime;
+let dataDir: string;
+
+beforeAll(async () => {
+  // What npm start runs, on this file's database, with its consumers and relay, sending its emails
+  // to the run's SES emulator. Redelivery after 2 s instead of 60, so recovery shows in the test.
+  dataDir = await mkdtemp(join(tmpdir(), "flashstock-chaos-"));
+  await chmod(dataDir, 0o755);
+  runtime = await startLocalRuntime({
+    DATA_DIR: dataDir,
+    DATABASE_URL: t.url,
+    PORT: String(await freePort()),
+    SEED_DEMO: "0",
+    SES_ENDPOINT: inject("sesEndpoint"),
+    STOCK_MANAGER_EMAILS: stockManager,
+    ORDER_OPS_EMAILS: ops,
+    LOCAL_VISIBILITY_TIMEOUT_SECONDS: "2",
+    OUTBOX_RELAY_MIN_AGE_SECONDS: "1",
+    DB_POOL_MAX: "10",
+    POWERTOOLS_LOG_LEVEL: "SILENT",
+  });
+});
+afterAll(async () => {
+  if (runtime?.child.exitCode === null) runtime.child.kill("SIGKILL");
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("connections killed mid-checkout", () => {
+  it("answers every buyer with 201, 409 or a retryable 503, never hangs or crashes, and loses and doubles nothing while backends are terminated throughout a flash sale", async () => {
+    // Prepare: 40 hot units (low below 15) for 160 buyers, a quarter of whom cancel what they
+    // got; 10 customers order the same staple twice (the second is a held duplicate). Every
+    // buyer makes its cart and checks out under fire.
+    const hot = await createTestProduct(t.db, { name: "Drop", available: 40, minQuantity: 15 });
+    const staple = await createTestProduct(t.db, { name: "Staple", available: 1000 });
+    const buyers = await Promise.all(Array.from({ length: 160 }, () => createUser(t.db)));
+    const repeaters = await Promise.all(Array.from({ length: 10 }, () => createUser(t.db)));
+    const client = new ChaosClient(runtime.url);
+    const killerSession = new pg.Client({ connectionString: t.url });
+    await killerSession.connect();
+    const checkouts: CheckoutAttempt[] = [];
+    const cancels: CancelAttempt[] = [];
+    let refusedAtCart = 0;
+    const buy = async (buyer: TestUser, lines: Record<string, number>, cancel: boolean) => {
+      const cartId = await client.cartWith(buyer.token, lines);
+      if (!cartId) {
+        refusedAtCart++;
+        return;
+      }
+      const attempt = await client.checkout(buyer, cartId);
+      checkouts.push(attempt);
+      const verdict = attempt.answers.at(-1);
+      if (cancel && verdict?.status === 201) {
+        cancels.push(await client.cancel(buyer.token, verdict.orderId as string));
+      }
+    };
+
+    // Act
+    const killer = backendKiller(killerSession);
+    await Promise.all([
+      ...buyers.map((b, i) => buy(b, { [hot.sku]: 1 }, i % 4 === 0)),
+      ...repeaters.map(async (r) => {
+        await buy(r, { [staple.sku]: 2 }, false);
+        await buy(r, { [staple.sku]: 2 }, false);
+      }),
+    ]);
+    const { terminated, rounds } = await killer.stop();
+    await killerSession.end();
+
+    // Assess
+    expect(client.unexpected).toEqual([]);
+    expect(runtime.child.exitCode, runtime.output()).toBeNull();
+    expect((await client.send("GET", "/health")).status).toBe(200);
+    const summary = await expectInvariants(t.db, { checkouts, cancels });
+    const emails = await expectEmailsExactlyOnce(t.db, {
+      sesUrl: inject("sesEndpoint"),
+      stockManager,
+      ops,
+      customers: [...buyers, ...repeaters].map((b) => b.email),
+    });
+    // Termination must have hit requests, or this proved nothing.
+    expect(terminated).toBeGreaterThan(0);
+    expect(summary.unavailable).toBeGreaterThan(0);
+    expect(summary.accepted + summary.refused).toBe(checkouts.length);
+    expect(emails.held).toBe(10);
+    expect(await runtime.stop()).toBe(0);
+    reportScenario("connections killed mid-checkout", {
+      injected: `pg_terminate_backend on every backend of the runtime's database in ${rounds} rounds (20-80 ms apart) during a sale of 40 units to 160 buyers (a quarter cancelling) and 10 repeat orders: ${terminated} backends terminated`,
+      checked: `answers: ${client.summary()}; none unexpected, no hang, runtime alive and exits 0; ${summary.accepted} keys accepted (${summary.replayedAfterUnavailable} replayed after a 503), ${summary.refused} refused, ${refusedAtCart} refused at the cart; ${summary.orders} orders (${summary.cancelled} cancelled), each one a 201 a client saw; ${summary.unitsSold} units sold = units in live orders, ${summary.unitsLeft} left, ledger = stock for ${summary.skus} SKUs; emails once each: ${emails.lowStock} low-stock, ${emails.outOfStock} out-of-stock, ${emails.held} held-order, ${emails.confirmations} confirmations`,
+    });
+  });
+});
