@@ -213,6 +213,14 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
       contentType: type,
     });
   }
+  // A compressed body would be parsed as if it were plain (API Gateway does not decompress), so a
+  // body that says it is encoded is refused rather than guessed at.
+  const encoding = event.headers?.["content-encoding"];
+  if (encoding !== undefined && !/^\s*identity\s*$/i.test(encoding)) {
+    throw invalid("UNSUPPORTED_MEDIA_TYPE", "The body must not be content-encoded", {
+      contentEncoding: encoding,
+    });
+  }
   try {
     return JSON.parse(bytes.toString("utf8"));
   } catch {
