@@ -2,7 +2,11 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["packages/*/test/**/*.test.ts", "infra/test/**/*.test.ts", "stacks/test/**/*.test.ts"],
+    include: [
+      "packages/*/test/**/*.test.ts",
+      "infra/test/**/*.test.ts",
+      "stacks/test/**/*.test.ts",
+    ],
     globalSetup: ["packages/testing/src/global-setup.ts"],
     pool: "forks",
     reporters: ["default", "./packages/testing/src/summary-reporter.ts"],
