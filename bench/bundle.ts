@@ -33,8 +33,7 @@ export async function bundleHandlerFile(file: string, outdir: string): Promise<B
     external: [...lambdaRuntime.external],
     define: { ...lambdaRuntime.define },
     banner: { js: lambdaRuntime.banner },
-    // Licence texts go to a .LEGAL.txt beside the bundle instead of into the code Lambda loads.
-    legalComments: "external",
+    legalComments: lambdaRuntime.legalComments,
     logLevel: "error",
     metafile: true,
   });

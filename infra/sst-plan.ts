@@ -40,6 +40,7 @@ export interface SstFunction {
       external: string[];
       define: Record<string, string>;
       banner: { js: string };
+      legalComments: typeof lambdaRuntime.legalComments;
     };
   };
 }
@@ -95,6 +96,7 @@ export function sstFunction(fn: LambdaFunction): SstFunction {
         external: [...lambdaRuntime.external],
         define: { ...lambdaRuntime.define },
         banner: { js: lambdaRuntime.banner },
+        legalComments: lambdaRuntime.legalComments,
       },
     },
   };

@@ -342,6 +342,8 @@ export const lambdaRuntime = {
   external: ["@aws-sdk/*", "pg-native"],
   /** The cloud reaches Neon over WebSockets: node-postgres is dead code there (see db/index.ts). */
   define: { "process.env.FLASHSTOCK_BUNDLED_DRIVER": '"neon"' },
+  /** Licence texts go to a .LEGAL.txt beside the bundle instead of into the code Lambda loads. */
+  legalComments: "external",
   /** CommonJS dependencies (pg) call require(); an ESM bundle needs one. */
   banner:
     "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

@@ -39,12 +39,10 @@ export const bundling: BundlingOptions = {
   externalModules: [...lambdaRuntime.external],
   define: { ...lambdaRuntime.define },
   banner: lambdaRuntime.banner,
-  // As bench/bundle.ts: licence texts beside the bundle, not in the code Lambda loads. (Not in
-  // lambdaRuntime, which has no field for it.)
-  esbuildArgs: { "--legal-comments": "external" },
+  esbuildArgs: { "--legal-comments": lambdaRuntime.legalComments },
 };
 
-/** `packages/functions/src/http/cart.setItem` -> file `....cart.ts`, export `setItem`. */
+/** A handler `<file>.<export>` -> entry `<file>.ts`, handler `<export>`. */
 export function entryOf(handler: string): { entry: string; exportName: string } {
   const dot = handler.lastIndexOf(".");
   if (dot <= 0 || handler.lastIndexOf("/") > dot) {

@@ -78,7 +78,7 @@ describe("settings within a handler's declared needs", () => {
     expect(url).toContain("linked@db.neon.example");
   });
 
-  it.each([
+  it.each<[string, () => unknown, RegExp]>([
     ["JwtSecret", () => config().jwtSecret, /may not read JwtSecret.*"tokens"/],
     ["the bus", () => publishingConfig(["order-events"]), /may not publish events.*"publish"/],
     ["the sender", () => emailConfig(), /may not send email.*"email"/],
