@@ -1,0 +1,64 @@
+/**
+ * `npx cdk synth`, as a CDK user runs it: the CLI from package.json, the app from cdk.json, real
+ * esbuild bundling, no AWS credentials and no network.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { lambdaFunctions, routes } from "../../infra/topology.ts";
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const outdirs: string[] = [];
+afterAll(async () => {
+  for (const dir of outdirs) await rm(dir, { recursive: true, force: true });
+});
+
+function cdk(args: string[]) {
+  // No credentials, and nowhere to send them: synthesis must not need either.
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_PROFILE: "" };
+  return new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(join(repoRoot, "node_modules/.bin/cdk"), args, { cwd: repoRoot, env });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      out += d;
+    });
+    child.on("exit", (code) => resolve({ code, out }));
+  });
+}
+
+describe("npx cdk synth", () => {
+  it("synthesises the stack offline, with a bundled asset per handler file and every route", async () => {
+    // Prepare
+    const outdir = await mkdtemp(join(tmpdir(), "cdk-out-"));
+    outdirs.push(outdir);
+
+    // Act
+    const result = await cdk(["synth", "--quiet", "-c", "stage=ci", "-o", outdir]);
+
+    // Assess
+    expect(result.code, result.out).toBe(0);
+    const template = JSON.parse(
+      await readFile(join(outdir, "Flashstock-ci.template.json"), "utf8"),
+    );
+    const resources = Object.values(template.Resources) as {
+      Type: string;
+      Properties: { RouteKey?: string };
+    }[];
+    const ofType = (type: string) => resources.filter((r) => r.Type === type);
+    expect(ofType("AWS::Lambda::Function")).toHaveLength(lambdaFunctions().length);
+    expect(
+      ofType("AWS::ApiGatewayV2::Route")
+        .map((r) => r.Properties.RouteKey)
+        .sort(),
+    ).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
+    const handlerFiles = new Set(lambdaFunctions().map((f) => f.handler.replace(/\.\w+$/, "")));
+    const assets = (await readdir(outdir)).filter((f) => f.startsWith("asset."));
+    expect(assets).toHaveLength(handlerFiles.size);
+  }, 120_000);
+});
