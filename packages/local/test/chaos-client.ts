@@ -4,6 +4,8 @@
  * What it may be told is the documented set; anything else is collected as `unexpected`.
  */
 import { randomUUID } from "node:crypto";
+import type { Db } from "@flashstock/core/db/index";
+import { createTestProduct, createUser, type TestUser } from "@flashstock/testing/fixtures";
 import type { Answer, CancelAttempt, CheckoutAttempt } from "@flashstock/testing/invariants";
 
 export interface Reply {
@@ -32,6 +34,8 @@ export class ChaosClient {
   readonly unexpected: { route: string; status: number; code?: string }[] = [];
   /** How many answers of each "status code" kind were seen, e.g. `503 SERVICE_UNAVAILABLE`. */
   readonly tally = new Map<string, number>();
+  /** Checkouts answered 201 so far: scenarios time their faults by the sale's progress. */
+  accepted = 0;
 
   constructor(
     readonly baseUrl: string,
@@ -141,6 +145,7 @@ export class ChaosClient {
           body: { cartId, shippingAddress },
         }),
     );
+    if (replies.at(-1)?.status === 201) this.accepted++;
     return { customerId: customer.id, cartId, key, answers: replies.map(answer) };
   }
 
@@ -219,6 +224,71 @@ export function backendKiller(
       running = false;
       await done;
       return { terminated, rounds };
+    },
+  };
+}
+
+export interface FlashSale {
+  hot: string;
+  staple: string;
+  customers: TestUser[];
+  /** The buyers' and repeaters' addresses, for the confirmations. */
+  emails: string[];
+  /** Runs the sale through `client`; resolves when every buyer has a verdict. */
+  run(client: ChaosClient): Promise<{
+    checkouts: CheckoutAttempt[];
+    cancels: CancelAttempt[];
+    refusedAtCart: number;
+  }>;
+  describe: string;
+}
+
+/**
+ * The sale the scenarios put under fire: `units` of a hot SKU (low below `minQuantity`) for
+ * `buyers` customers of 1 unit each, every fourth of whom cancels what they got; and `repeaters`
+ * customers who order 2 of a staple twice, one after the other (the second is a held duplicate).
+ * Each makes a cart, adds the line and checks out, all over HTTP, retrying 5xx as a storefront would.
+ */
+export async function prepareFlashSale(
+  db: Db,
+  options: { units?: number; minQuantity?: number; buyers?: number; repeaters?: number } = {},
+): Promise<FlashSale> {
+  const { units = 40, minQuantity = 15, buyers = 160, repeaters = 10 } = options;
+  const hot = await createTestProduct(db, { name: "Drop", available: units, minQuantity });
+  const staple = await createTestProduct(db, { name: "Staple", available: 1000 });
+  const buying = await Promise.all(Array.from({ length: buyers }, () => createUser(db)));
+  const repeating = await Promise.all(Array.from({ length: repeaters }, () => createUser(db)));
+  return {
+    hot: hot.sku,
+    staple: staple.sku,
+    customers: [...buying, ...repeating],
+    emails: [...buying, ...repeating].map((c) => c.email),
+    describe: `a sale of ${units} units to ${buyers} buyers (a quarter cancelling) and ${repeaters} repeat orders`,
+    async run(client) {
+      const checkouts: CheckoutAttempt[] = [];
+      const cancels: CancelAttempt[] = [];
+      let refusedAtCart = 0;
+      const buy = async (customer: TestUser, lines: Record<string, number>, cancel: boolean) => {
+        const cartId = await client.cartWith(customer.token, lines);
+        if (!cartId) {
+          refusedAtCart++;
+          return;
+        }
+        const attempt = await client.checkout(customer, cartId);
+        checkouts.push(attempt);
+        const verdict = attempt.answers.at(-1);
+        if (cancel && verdict?.status === 201) {
+          cancels.push(await client.cancel(customer.token, verdict.orderId as string));
+        }
+      };
+      await Promise.all([
+        ...buying.map((b, i) => buy(b, { [hot.sku]: 1 }, i % 4 === 0)),
+        ...repeating.map(async (r) => {
+          await buy(r, { [staple.sku]: 2 }, false);
+          await buy(r, { [staple.sku]: 2 }, false);
+        }),
+      ]);
+      return { checkouts, cancels, refusedAtCart };
     },
   };
 }

@@ -2,19 +2,13 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { useDatabase } from "@flashstock/testing/database";
-import { createTestProduct, createUser, type TestUser } from "@flashstock/testing/fixtures";
-import {
-  type CancelAttempt,
-  type CheckoutAttempt,
-  expectEmailsExactlyOnce,
-  expectInvariants,
-} from "@flashstock/testing/invariants";
+import { expectEmailsExactlyOnce, expectInvariants } from "@flashstock/testing/invariants";
 import { freePort } from "@flashstock/testing/ports";
 import { type RunningRuntime, startLocalRuntime } from "@flashstock/testing/runtime";
 import { reportScenario } from "@flashstock/testing/scenario";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { backendKiller, ChaosClient } from "./chaos-client.ts";
+import { backendKiller, ChaosClient, prepareFlashSale } from "./chaos-client.ts";
 
 const t = useDatabase();
 const id = Math.random().toString(36).slice(2, 10);
@@ -52,39 +46,14 @@ describe("connections killed mid-checkout", () => {
     // Prepare: 40 hot units (low below 15) for 160 buyers, a quarter of whom cancel what they
     // got; 10 customers order the same staple twice (the second is a held duplicate). Every
     // buyer makes its cart and checks out under fire.
-    const hot = await createTestProduct(t.db, { name: "Drop", available: 40, minQuantity: 15 });
-    const staple = await createTestProduct(t.db, { name: "Staple", available: 1000 });
-    const buyers = await Promise.all(Array.from({ length: 160 }, () => createUser(t.db)));
-    const repeaters = await Promise.all(Array.from({ length: 10 }, () => createUser(t.db)));
+    const sale = await prepareFlashSale(t.db);
     const client = new ChaosClient(runtime.url);
     const killerSession = new pg.Client({ connectionString: t.url });
     await killerSession.connect();
-    const checkouts: CheckoutAttempt[] = [];
-    const cancels: CancelAttempt[] = [];
-    let refusedAtCart = 0;
-    const buy = async (buyer: TestUser, lines: Record<string, number>, cancel: boolean) => {
-      const cartId = await client.cartWith(buyer.token, lines);
-      if (!cartId) {
-        refusedAtCart++;
-        return;
-      }
-      const attempt = await client.checkout(buyer, cartId);
-      checkouts.push(attempt);
-      const verdict = attempt.answers.at(-1);
-      if (cancel && verdict?.status === 201) {
-        cancels.push(await client.cancel(buyer.token, verdict.orderId as string));
-      }
-    };
 
     // Act
     const killer = backendKiller(killerSession);
-    await Promise.all([
-      ...buyers.map((b, i) => buy(b, { [hot.sku]: 1 }, i % 4 === 0)),
-      ...repeaters.map(async (r) => {
-        await buy(r, { [staple.sku]: 2 }, false);
-        await buy(r, { [staple.sku]: 2 }, false);
-      }),
-    ]);
+    const { checkouts, cancels, refusedAtCart } = await sale.run(client);
     const { terminated, rounds } = await killer.stop();
     await killerSession.end();
 
@@ -97,7 +66,7 @@ describe("connections killed mid-checkout", () => {
       sesUrl: inject("sesEndpoint"),
       stockManager,
       ops,
-      customers: [...buyers, ...repeaters].map((b) => b.email),
+      customers: sale.emails,
     });
     // Termination must have hit requests, or this proved nothing.
     expect(terminated).toBeGreaterThan(0);
@@ -106,7 +75,7 @@ describe("connections killed mid-checkout", () => {
     expect(emails.held).toBe(10);
     expect(await runtime.stop()).toBe(0);
     reportScenario("connections killed mid-checkout", {
-      injected: `pg_terminate_backend on every backend of the runtime's database in ${rounds} rounds (20-80 ms apart) during a sale of 40 units to 160 buyers (a quarter cancelling) and 10 repeat orders: ${terminated} backends terminated`,
+      injected: `pg_terminate_backend on every backend of the runtime's database in ${rounds} rounds (20-80 ms apart) during ${sale.describe}: ${terminated} backends terminated`,
       checked: `answers: ${client.summary()}; none unexpected, no hang, runtime alive and exits 0; ${summary.accepted} keys accepted (${summary.replayedAfterUnavailable} replayed after a 503), ${summary.refused} refused, ${refusedAtCart} refused at the cart; ${summary.orders} orders (${summary.cancelled} cancelled), each one a 201 a client saw; ${summary.unitsSold} units sold = units in live orders, ${summary.unitsLeft} left, ledger = stock for ${summary.skus} SKUs; emails once each: ${emails.lowStock} low-stock, ${emails.outOfStock} out-of-stock, ${emails.held} held-order, ${emails.confirmations} confirmations`,
     });
   });

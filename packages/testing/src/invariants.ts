@@ -26,7 +26,10 @@ import { checkLedger, orphanMovements, orphanOrderLines } from "./database.ts";
  * 4. Emails (where the scenario runs the consumers and the SES emulator), exactly once each: one
  *    low-stock email per `inventory.low` event (one per crossing), one out-of-stock email per
  *    `inventory.out`, one ops email per `order.held`, and one confirmation per confirmed order;
- *    every `placed` order is confirmed in the end (nothing stuck in the outbox or a queue).
+ *    every `placed` order is confirmed in the end (nothing stuck in the outbox or a queue). A fault
+ *    that cuts a consumer's connection between SES accepting an email and COMMIT may send that one
+ *    email twice (the README's documented window); scenarios that cause such faults say how many
+ *    (see expectEmailsExactlyOnce).
  */
 
 export interface Answer {
@@ -167,6 +170,8 @@ export interface EmailSummary {
   outOfStock: number;
   held: number;
   confirmations: number;
+  /** Emails sent a second time within `resendsAllowed` (see expectEmailsExactlyOnce). */
+  resends: number;
 }
 
 interface ExpectedEmails {
@@ -210,10 +215,10 @@ function compare(expected: ExpectedEmails, emails: StoredEmail[], to: Recipients
   const manager = emails.filter((e) => e.destination.to.includes(to.stockManager));
   const ops = emails.filter((e) => e.destination.to.includes(to.ops));
   const missing: string[] = [];
-  const extra: string[] = [];
+  const extra: { what: string; copies: number }[] = [];
   const tally = (what: string, want: number, got: number) => {
     if (got < want) missing.push(`${what}: ${got} of ${want}`);
-    if (got > want) extra.push(`${what}: ${got}, expected ${want}`);
+    if (got > want) extra.push({ what: `${what}: ${got}, expected ${want}`, copies: got - want });
   };
   const skus = new Set([...expected.low.keys(), ...expected.out.keys()]);
   for (const e of manager) {
@@ -236,7 +241,10 @@ function compare(expected: ExpectedEmails, emails: StoredEmail[], to: Recipients
   for (const id of expected.held) {
     tally(`ops emails for held ${id}`, 1, ops.filter((e) => e.body.text?.includes(id)).length);
   }
-  tally("ops emails", expected.held.length, ops.length);
+  const aboutNoHeldOrder = ops.filter(
+    (e) => !expected.held.some((id) => e.body.text?.includes(id)),
+  );
+  tally("ops emails about no held order", 0, aboutNoHeldOrder.length);
   const confirmations = emails.filter((e) => /^Your order \S+ is confirmed$/.test(e.subject));
   for (const { orderId, email } of expected.confirmed) {
     tally(
@@ -264,34 +272,52 @@ export interface Recipients {
  * emulator, then waits `settleMs` more (a relay period and a redelivery) and checks that nothing
  * was sent twice: exactly one email per low-stock crossing, out-of-stock, held duplicate and
  * confirmed order, and no order left `placed`.
+ *
+ * `resendsAllowed` is for faults that cut the database connection under a consumer: a consumer
+ * sends its email last inside the transaction that records the event as processed, so a connection
+ * lost between SES accepting the email and COMMIT rolls the record back, and the redelivery sends
+ * the email again (the one window the README documents: SES takes no idempotency key). Each queue
+ * runs one message at a time, so one fault can cut at most one such transaction per queue: a
+ * scenario with `f` faults passes `f x 2` (two queues). Even then no email may come three times.
  */
 export async function expectEmailsExactlyOnce(
   db: Db,
   to: Recipients,
-  options: { timeoutMs?: number; settleMs?: number } = {},
+  options: { timeoutMs?: number; settleMs?: number; resendsAllowed?: number } = {},
 ): Promise<EmailSummary> {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  const allowed = options.resendsAllowed ?? 0;
   const customers = new Set(to.customers);
   const ours = async () =>
     (await storedEmails(to.sesUrl)).filter((e) =>
       e.destination.to.some((r) => r === to.stockManager || r === to.ops || customers.has(r)),
     );
+  const expectFewResends = (extra: { what: string; copies: number }[]) => {
+    const resends = extra.reduce((n, e) => n + e.copies, 0);
+    if (resends > allowed || extra.some((e) => e.copies > 1)) {
+      expect(
+        extra.map((e) => e.what),
+        `emails sent more than once (${allowed} resends allowed)`,
+      ).toEqual([]);
+    }
+    return resends;
+  };
   for (;;) {
     const result = compare(await expectedEmails(db), await ours(), to);
-    expect(result.extra, "emails sent more than once").toEqual([]);
+    expectFewResends(result.extra);
     if (result.missing.length === 0) break;
     if (Date.now() > deadline) expect(result.missing, "emails never sent").toEqual([]);
     await new Promise((r) => setTimeout(r, 250));
   }
   await new Promise((r) => setTimeout(r, options.settleMs ?? 4_000));
-  const expected = await expectedEmails(db);
-  const result = compare(expected, await ours(), to);
-  expect(result.extra, "emails sent more than once").toEqual([]);
+  const result = compare(await expectedEmails(db), await ours(), to);
+  const resends = expectFewResends(result.extra);
   expect(result.missing, "emails missing").toEqual([]);
   return {
     lowStock: result.manager.filter((e) => e.subject.startsWith("Low stock:")).length,
     outOfStock: result.manager.filter((e) => e.subject.startsWith("URGENT")).length,
     held: result.ops.length,
     confirmations: result.confirmations.length,
+    resends,
   };
 }

@@ -1,0 +1,134 @@
+import { readFileSync } from "node:fs";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createDb, type Db } from "@flashstock/core/db/index";
+import { migrate } from "@flashstock/core/db/migrate";
+import { expectEmailsExactlyOnce, expectInvariants } from "@flashstock/testing/invariants";
+import { freePort } from "@flashstock/testing/ports";
+import { type RunningRuntime, startLocalRuntime } from "@flashstock/testing/runtime";
+import { reportScenario } from "@flashstock/testing/scenario";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type RunningPostgres, startEmbeddedPostgres } from "../src/postgres.ts";
+import { ChaosClient, prepareFlashSale } from "./chaos-client.ts";
+
+// A Postgres server of this file's own: the run's shared server serves the other files meanwhile.
+// fsync stays on (the default), so that the crash below tests what an acknowledged order survives.
+let root: string;
+let postgresOptions: Parameters<typeof startEmbeddedPostgres>[0];
+let postgres: RunningPostgres;
+let db: Db;
+let runtime: RunningRuntime;
+const id = Math.random().toString(36).slice(2, 10);
+const stockManager = `stock-${id}@example.com`;
+const ops = `ops-${id}@example.com`;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "flashstock-restart-"));
+  await chmod(root, 0o755);
+  postgresOptions = {
+    dataDir: join(root, "postgres"),
+    port: await freePort(),
+    database: "flashstock",
+    persistent: true,
+  };
+  postgres = await startEmbeddedPostgres(postgresOptions);
+  db = createDb({ url: postgres.url, max: 3 });
+  await migrate(db);
+  process.env.JWT_SECRET ??= "test-secret-that-is-at-least-32-characters-long";
+  runtime = await startLocalRuntime({
+    DATA_DIR: join(root, "runtime"),
+    DATABASE_URL: postgres.url,
+    PORT: String(await freePort()),
+    SEED_DEMO: "0",
+    SES_ENDPOINT: inject("sesEndpoint"),
+    STOCK_MANAGER_EMAILS: stockManager,
+    ORDER_OPS_EMAILS: ops,
+    // A consumer that failed while the server was down gets its message again after 3 s (5
+    // receives before the dead-letter queue: longer than any outage here).
+    LOCAL_VISIBILITY_TIMEOUT_SECONDS: "3",
+    OUTBOX_RELAY_MIN_AGE_SECONDS: "1",
+    DB_POOL_MAX: "10",
+    POWERTOOLS_LOG_LEVEL: "SILENT",
+  });
+});
+afterAll(async () => {
+  if (runtime?.child.exitCode === null) runtime.child.kill("SIGKILL");
+  await db?.end();
+  await postgres?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+/** Resolves once `condition` holds, checking every 20 ms. */
+async function until(condition: () => boolean) {
+  while (!condition()) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Kills the postmaster with SIGQUIT, Postgres's immediate shutdown: no checkpoint, a crash. */
+async function crashPostgres(dataDir: string) {
+  const pid = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  process.kill(pid, "SIGQUIT");
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await until(() => !alive());
+}
+
+describe("the database restarted during a flash sale", () => {
+  it("answers 503 while Postgres is down, recovers without a restart of its own after a clean stop and after a crash, and loses and doubles nothing", async () => {
+    // Prepare
+    const sale = await prepareFlashSale(db);
+    const client = new ChaosClient(runtime.url);
+    const health: number[] = [];
+
+    // Act: a clean stop (fast shutdown) once 10 orders are in, and a crash (immediate shutdown,
+    // no checkpoint) once 10 more are; each time the server is started again on the same port.
+    let over = false;
+    const selling = sale.run(client).finally(() => {
+      over = true;
+    });
+    await until(() => client.accepted >= 10 || over);
+    const atStop = client.accepted;
+    await postgres.stop();
+    health.push((await client.send("GET", "/health")).status);
+    postgres = await startEmbeddedPostgres(postgresOptions);
+    const afterFirst = client.accepted;
+    await until(() => client.accepted >= afterFirst + 10 || over);
+    const atCrash = client.accepted;
+    await crashPostgres(postgresOptions.dataDir);
+    health.push((await client.send("GET", "/health")).status);
+    postgres = await startEmbeddedPostgres(postgresOptions);
+    const { checkouts, cancels, refusedAtCart } = await selling;
+
+    // Assess
+    expect(client.unexpected).toEqual([]);
+    expect(runtime.child.exitCode, runtime.output()).toBeNull();
+    expect(health).toEqual([503, 503]);
+    expect((await client.send("GET", "/health")).status).toBe(200);
+    const summary = await expectInvariants(db, { checkouts, cancels });
+    const emails = await expectEmailsExactlyOnce(
+      db,
+      {
+        sesUrl: inject("sesEndpoint"),
+        stockManager,
+        ops,
+        customers: sale.emails,
+      },
+      { resendsAllowed: 2 * 2 },
+    );
+    // Both faults hit the sale while it ran, or this proved nothing.
+    expect(client.accepted).toBeGreaterThanOrEqual(afterFirst + 10);
+    expect(client.tally.get("503 SERVICE_UNAVAILABLE")).toBeGreaterThan(0);
+    expect(emails.held).toBe(10);
+    expect(await runtime.stop()).toBe(0);
+    reportScenario("the database restarted during a flash sale", {
+      injected: `Postgres stopped (fast shutdown) after ${atStop} accepted checkouts and crashed (SIGQUIT, immediate shutdown, no checkpoint) after ${atCrash}, each time started again on the same port, during ${sale.describe}; the runtime was not restarted`,
+      checked: `answers: ${client.summary()}; GET /health 503 while down, 200 after; none unexpected, no hang, runtime alive and exits 0; ${summary.accepted} keys accepted (${summary.replayedAfterUnavailable} replayed after a 503), ${summary.refused} refused, ${refusedAtCart} refused at the cart; ${summary.orders} orders (${summary.cancelled} cancelled), every 201 survived the crash and each order is a 201 a client saw; ${summary.unitsSold} units sold = units in live orders, ${summary.unitsLeft} left, ledger = stock for ${summary.skus} SKUs; emails once each: ${emails.lowStock} low-stock, ${emails.outOfStock} out-of-stock, ${emails.held} held-order, ${emails.confirmations} confirmations (${emails.resends} sent twice: a consumer cut between SES and COMMIT, at most one per queue per fault)`,
+    });
+  });
+});
