@@ -80,8 +80,8 @@ export class ChaosClient {
     return reply;
   }
 
-  /** Records an answer outside `allowed` (statuses, or `status CODE` for errors). */
-  private check(route: string, reply: Reply, allowed: string[]): void {
+  /** Records an answer outside `allowed` (statuses, or `status CODE` for errors) as unexpected. */
+  check(route: string, reply: Reply, allowed: string[]): void {
     const code = reply.body?.error?.code as string | undefined;
     if (!allowed.includes(String(reply.status)) && !allowed.includes(`${reply.status} ${code}`)) {
       this.unexpected.push({ route, status: reply.status, ...(code ? { code } : {}) });
