@@ -182,6 +182,8 @@ interface ExpectedEmails {
   held: string[];
   confirmed: { orderId: string; email: string }[];
   placed: number;
+  /** Of those, orders with the fingerprint of an order of the same customer up to 5 minutes older. */
+  placedRepeats: number;
 }
 
 async function expectedEmails(db: Db): Promise<ExpectedEmails> {
@@ -196,8 +198,15 @@ async function expectedEmails(db: Db): Promise<ExpectedEmails> {
     `SELECT o.id AS "orderId", u.email FROM orders o JOIN users u ON u.id = o.customer_id
       WHERE EXISTS (SELECT 1 FROM outbox e WHERE e.type = 'order.confirmed' AND e.data->>'orderId' = o.id::text)`,
   );
-  const { rows: placed } = await db.query<{ n: number }>(
-    "SELECT count(*)::int AS n FROM orders WHERE status = 'placed'",
+  // For the failure message: an order.placed that SQS (or the local queue) dropped as a duplicate
+  // of an earlier order.placed with the same deduplication id never reaches fulfilment.
+  const { rows: placed } = await db.query<{ n: number; repeats: number }>(
+    `SELECT count(*)::int AS n,
+            count(*) FILTER (WHERE EXISTS (
+              SELECT 1 FROM orders e WHERE e.customer_id = o.customer_id AND e.id <> o.id
+                 AND e.fingerprint = o.fingerprint AND e.created_at <= o.created_at
+                 AND e.created_at > o.created_at - interval '5 minutes'))::int AS repeats
+       FROM orders o WHERE o.status = 'placed'`,
   );
   const count = (type: string) =>
     new Map(inventory.filter((r) => r.type === type).map((r) => [r.sku, r.n]));
@@ -207,6 +216,7 @@ async function expectedEmails(db: Db): Promise<ExpectedEmails> {
     held: held.map((r) => r.id),
     confirmed,
     placed: placed[0]?.n ?? 0,
+    placedRepeats: placed[0]?.repeats ?? 0,
   };
 }
 
@@ -277,7 +287,11 @@ function compare(expected: ExpectedEmails, emails: StoredEmail[], to: Recipients
   // A consumer sends the confirmation just before the COMMIT that writes order.confirmed: until
   // then an email may be here without its event. Counted only once everything has settled.
   tally("confirmations of no confirmed order", 0, confirmations.length - matched, true);
-  if (expected.placed > 0) missing.push(`${expected.placed} orders still placed, not confirmed`);
+  if (expected.placed > 0) {
+    missing.push(
+      `${expected.placed} orders still placed, not confirmed (${expected.placedRepeats} of them repeat the lines and address of an order of the same customer up to 5 minutes older)`,
+    );
+  }
   return { missing, extra, manager, ops, confirmations };
 }
 
