@@ -36,6 +36,13 @@ export class ChaosClient {
   readonly tally = new Map<string, number>();
   /** Checkouts answered 201 so far: scenarios time their faults by the sale's progress. */
   accepted = 0;
+  private readonly waiting: { n: number; resolve: () => void }[] = [];
+
+  /** Resolves as soon as `n` checkouts have been answered 201 (at once if they have). */
+  whenAccepted(n: number): Promise<void> {
+    if (this.accepted >= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push({ n, resolve }));
+  }
 
   constructor(
     readonly baseUrl: string,
@@ -145,7 +152,13 @@ export class ChaosClient {
           body: { cartId, shippingAddress },
         }),
     );
-    if (replies.at(-1)?.status === 201) this.accepted++;
+    if (replies.at(-1)?.status === 201) {
+      this.accepted++;
+      for (const w of this.waiting.filter((w) => w.n <= this.accepted)) {
+        this.waiting.splice(this.waiting.indexOf(w), 1);
+        w.resolve();
+      }
+    }
     return { customerId: customer.id, cartId, key, answers: replies.map(answer) };
   }
 
@@ -251,9 +264,17 @@ export interface FlashSale {
  */
 export async function prepareFlashSale(
   db: Db,
-  options: { units?: number; minQuantity?: number; buyers?: number; repeaters?: number } = {},
+  options: {
+    units?: number;
+    minQuantity?: number;
+    buyers?: number;
+    repeaters?: number;
+    /** How many buyers are at it at once; all of them by default. */
+    concurrency?: number;
+  } = {},
 ): Promise<FlashSale> {
   const { units = 40, minQuantity = 15, buyers = 160, repeaters = 10 } = options;
+  const concurrency = options.concurrency ?? buyers + repeaters;
   const hot = await createTestProduct(db, { name: "Drop", available: units, minQuantity });
   const staple = await createTestProduct(db, { name: "Staple", available: 1000 });
   const buying = await Promise.all(Array.from({ length: buyers }, () => createUser(db)));
@@ -263,7 +284,7 @@ export async function prepareFlashSale(
     staple: staple.sku,
     customers: [...buying, ...repeating],
     emails: [...buying, ...repeating].map((c) => c.email),
-    describe: `a sale of ${units} units to ${buyers} buyers (a quarter cancelling) and ${repeaters} repeat orders`,
+    describe: `a sale of ${units} units to ${buyers} buyers (a quarter cancelling) and ${repeaters} repeat orders, ${concurrency} shoppers at a time`,
     async run(client) {
       const checkouts: CheckoutAttempt[] = [];
       const cancels: CancelAttempt[] = [];
@@ -281,13 +302,21 @@ export async function prepareFlashSale(
           cancels.push(await client.cancel(customer.token, verdict.orderId as string));
         }
       };
-      await Promise.all([
-        ...buying.map((b, i) => buy(b, { [hot.sku]: 1 }, i % 4 === 0)),
-        ...repeating.map(async (r) => {
+      const shoppers = [
+        ...buying.map((b, i) => () => buy(b, { [hot.sku]: 1 }, i % 4 === 0)),
+        ...repeating.map((r) => async () => {
           await buy(r, { [staple.sku]: 2 }, false);
           await buy(r, { [staple.sku]: 2 }, false);
         }),
-      ]);
+      ];
+      // Repeaters interleaved with the buyers, so that every part of the sale meets the faults.
+      shoppers.sort((_a, _b) => Math.random() - 0.5);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, shoppers.length) }, async () => {
+          while (next < shoppers.length) await (shoppers[next++] as () => Promise<void>)();
+        }),
+      );
       return { checkouts, cancels, refusedAtCart };
     },
   };
