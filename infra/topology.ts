@@ -130,9 +130,11 @@ export const queues = [
     name: "order-events",
     events: ["order.placed", "order.held", "order.released", "order.cancelled", "order.confirmed"],
     messageGroupId: "data.customerId",
-    // The same order placed twice (same customer, lines and address) within SQS's deduplication
-    // window never reaches fulfilment twice; every other event is deduplicated by its own id.
-    deduplicationId: { default: "id", "order.placed": "data.fingerprint" },
+    // Each event by its own id: SQS drops only a re-sent copy of the same event (the relay and the
+    // fast path racing). Not by the order's fingerprint: an identical order placed again after the
+    // first was cancelled, or with the duplicate hold turned off, is a real order, and a dropped
+    // order.placed would leave it unconfirmed forever. Suspected duplicates are held in the database.
+    deduplicationId: { default: "id" },
     consumer: {
       handler: "packages/functions/src/queue/order-events.handler",
       batchSize: 10,

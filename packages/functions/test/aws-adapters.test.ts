@@ -62,7 +62,7 @@ describe("AWS event publisher", () => {
     sqsMock.restore();
   });
 
-  it("sends order.placed to the bus and to order-events, grouped by customer, deduplicated by fingerprint", async () => {
+  it("sends order.placed to the bus and to order-events, grouped by customer, deduplicated by its event id", async () => {
     // Prepare
     const placed = orderEvent("order.placed");
 
@@ -90,14 +90,14 @@ describe("AWS event publisher", () => {
             Id: "m0",
             MessageBody: JSON.stringify(placed),
             MessageGroupId: placed.data.customerId,
-            MessageDeduplicationId: placed.data.fingerprint,
+            MessageDeduplicationId: placed.id,
           },
         ],
       },
     ]);
   });
 
-  it("deduplicates other order events by their event id", async () => {
+  it("deduplicates the other order events by their event id too", async () => {
     // Prepare
     const cancelled = orderEvent("order.cancelled");
 
