@@ -1,7 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { useDatabase } from "@flashstock/testing/database";
 import { createTestProduct, createUser, type TestUser } from "@flashstock/testing/fixtures";
 import {
@@ -10,10 +7,9 @@ import {
   expectEmailsExactlyOnce,
   expectInvariants,
 } from "@flashstock/testing/invariants";
-import { freePort } from "@flashstock/testing/ports";
-import { type RunningRuntime, startLocalRuntime } from "@flashstock/testing/runtime";
 import { reportScenario } from "@flashstock/testing/scenario";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { useShopRuntime } from "@flashstock/testing/shop-runtime";
+import { describe, expect, inject, it } from "vitest";
 import { ChaosClient, type Reply, shippingAddress } from "../test/chaos-client.ts";
 
 /** CHAOS_LOAD_SECONDS shortens the run while working on the scenario; 60 s is the scenario. */
@@ -22,31 +18,8 @@ const SECONDS = Number(process.env.CHAOS_LOAD_SECONDS ?? 60);
 const USERS = Number(process.env.CHAOS_LOAD_USERS ?? 32);
 
 const t = useDatabase();
-const id = Math.random().toString(36).slice(2, 10);
-const stockManager = `stock-${id}@example.com`;
-const ops = `ops-${id}@example.com`;
-let runtime: RunningRuntime;
-let dataDir: string;
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), "flashstock-load-"));
-  await chmod(dataDir, 0o755);
-  // npm start's runtime with its consumers and relay, as a shop runs it locally.
-  runtime = await startLocalRuntime({
-    DATA_DIR: dataDir,
-    DATABASE_URL: t.url,
-    PORT: String(await freePort()),
-    SEED_DEMO: "0",
-    SES_ENDPOINT: inject("sesEndpoint"),
-    STOCK_MANAGER_EMAILS: stockManager,
-    ORDER_OPS_EMAILS: ops,
-    POWERTOOLS_LOG_LEVEL: "SILENT",
-  });
-});
-afterAll(async () => {
-  if (runtime?.child.exitCode === null) runtime.child.kill("SIGKILL");
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+// npm start's runtime with its consumers and relay, as a shop runs it locally.
+const shop = useShopRuntime(() => t.url);
 
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
 const some = <T>(items: readonly T[], n: number): T[] =>
@@ -69,7 +42,7 @@ describe("sustained load", () => {
     const skus = [...scarce, ...plenty].map((p) => p.sku);
     const customers = await Promise.all(Array.from({ length: 300 }, () => createUser(t.db)));
     const manager = await createUser(t.db, "stock_manager");
-    const client = new ChaosClient(runtime.url);
+    const client = new ChaosClient(shop.runtime.url);
     const checkouts: CheckoutAttempt[] = [];
     const cancels: CancelAttempt[] = [];
     const ordersOf = new Map<string, string[]>();
@@ -225,20 +198,20 @@ describe("sustained load", () => {
 
     // Assess
     expect(client.unexpected.slice(0, 20)).toEqual([]);
-    expect(runtime.child.exitCode, runtime.output()).toBeNull();
+    expect(shop.runtime.child.exitCode, shop.runtime.output()).toBeNull();
     const summary = await expectInvariants(t.db, { checkouts, cancels });
     const emails = await expectEmailsExactlyOnce(
       t.db,
       {
         sesUrl: inject("sesEndpoint"),
-        stockManager,
-        ops,
+        stockManager: shop.stockManager,
+        ops: shop.ops,
         customers: customers.map((c) => c.email),
       },
       { timeoutMs: 300_000, pollMs: 2_000 },
     );
     expect(summary.accepted).toBeGreaterThan(0);
-    expect(await runtime.stop()).toBe(0);
+    expect(await shop.runtime.stop()).toBe(0);
     reportScenario("sustained load", {
       injected: `${USERS} closed-loop clients for ${elapsed.toFixed(0)} s against npm start's runtime (consumers running): ${requests} requests (${(requests / elapsed).toFixed(0)}/s); ${[...actions].map(([a, n]) => `${n} ${a}`).join(", ")}; 20 SKUs (4 scarce, restocked by 20 now and then), 300 customers, one in five checkouts sent twice with its key`,
       checked: `answers: ${client.summary()}; none but the documented ones, runtime alive and exits 0; ${summary.accepted} checkouts accepted, ${summary.refused} refused; ${summary.orders} orders (${summary.cancelled} cancelled), each a 201 a client saw, one per key; ${summary.unitsSold} units sold = units in live orders, ledger = stock for ${summary.skus} SKUs, none below 0; emails once each: ${emails.lowStock} low-stock, ${emails.outOfStock} out-of-stock, ${emails.held} held-order, ${emails.confirmations} confirmations, every order confirmed or cancelled`,

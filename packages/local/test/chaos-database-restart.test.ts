@@ -6,8 +6,8 @@ import { createDb, type Db } from "@flashstock/core/db/index";
 import { migrate } from "@flashstock/core/db/migrate";
 import { expectEmailsExactlyOnce, expectInvariants } from "@flashstock/testing/invariants";
 import { freePort } from "@flashstock/testing/ports";
-import { type RunningRuntime, startLocalRuntime } from "@flashstock/testing/runtime";
 import { reportScenario } from "@flashstock/testing/scenario";
+import { useShopRuntime } from "@flashstock/testing/shop-runtime";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type RunningPostgres, startEmbeddedPostgres } from "../src/postgres.ts";
 import { ChaosClient, prepareFlashSale } from "./chaos-client.ts";
@@ -18,11 +18,6 @@ let root: string;
 let postgresOptions: Parameters<typeof startEmbeddedPostgres>[0];
 let postgres: RunningPostgres;
 let db: Db;
-let runtime: RunningRuntime;
-const id = Math.random().toString(36).slice(2, 10);
-const stockManager = `stock-${id}@example.com`;
-const ops = `ops-${id}@example.com`;
-
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "flashstock-restart-"));
   await chmod(root, 0o755);
@@ -36,24 +31,16 @@ beforeAll(async () => {
   db = createDb({ url: postgres.url, max: 3 });
   await migrate(db);
   process.env.JWT_SECRET ??= "test-secret-that-is-at-least-32-characters-long";
-  runtime = await startLocalRuntime({
-    DATA_DIR: join(root, "runtime"),
-    DATABASE_URL: postgres.url,
-    PORT: String(await freePort()),
-    SEED_DEMO: "0",
-    SES_ENDPOINT: inject("sesEndpoint"),
-    STOCK_MANAGER_EMAILS: stockManager,
-    ORDER_OPS_EMAILS: ops,
-    // A consumer that failed while the server was down gets its message again after 3 s (5
-    // receives before the dead-letter queue: longer than any outage here).
-    LOCAL_VISIBILITY_TIMEOUT_SECONDS: "3",
-    OUTBOX_RELAY_MIN_AGE_SECONDS: "1",
-    DB_POOL_MAX: "10",
-    POWERTOOLS_LOG_LEVEL: "SILENT",
-  });
+});
+// Registered after the hook above, so it starts once that server is up.
+const shop = useShopRuntime(() => postgres.url, {
+  // A consumer that failed while the server was down gets its message again after 3 s (5
+  // receives before the dead-letter queue: longer than any outage here).
+  LOCAL_VISIBILITY_TIMEOUT_SECONDS: "3",
+  OUTBOX_RELAY_MIN_AGE_SECONDS: "1",
+  DB_POOL_MAX: "10",
 });
 afterAll(async () => {
-  if (runtime?.child.exitCode === null) runtime.child.kill("SIGKILL");
   await db?.end();
   await postgres?.stop();
   if (root) await rm(root, { recursive: true, force: true });
@@ -84,7 +71,7 @@ describe("the database restarted during a flash sale", () => {
     // Prepare: 120 units for 160 buyers, 24 shoppers at a time, so that orders keep coming
     // through both faults.
     const sale = await prepareFlashSale(db, { units: 120, minQuantity: 30, concurrency: 24 });
-    const client = new ChaosClient(runtime.url);
+    const client = new ChaosClient(shop.runtime.url);
     const health: number[] = [];
 
     // Act: a clean stop (fast shutdown) as the 20th order is accepted, and a crash (immediate
@@ -107,7 +94,7 @@ describe("the database restarted during a flash sale", () => {
 
     // Assess
     expect(client.unexpected).toEqual([]);
-    expect(runtime.child.exitCode, runtime.output()).toBeNull();
+    expect(shop.runtime.child.exitCode, shop.runtime.output()).toBeNull();
     expect(health).toEqual([503, 503]);
     expect((await client.send("GET", "/health")).status).toBe(200);
     const summary = await expectInvariants(db, { checkouts, cancels });
@@ -115,8 +102,8 @@ describe("the database restarted during a flash sale", () => {
       db,
       {
         sesUrl: inject("sesEndpoint"),
-        stockManager,
-        ops,
+        stockManager: shop.stockManager,
+        ops: shop.ops,
         customers: sale.emails,
       },
       { resendsAllowed: 2 * 2 },
@@ -125,7 +112,7 @@ describe("the database restarted during a flash sale", () => {
     expect(client.accepted).toBeGreaterThan(afterCrash);
     expect(client.tally.get("503 SERVICE_UNAVAILABLE")).toBeGreaterThan(0);
     expect(emails.held).toBe(10);
-    expect(await runtime.stop()).toBe(0);
+    expect(await shop.runtime.stop()).toBe(0);
     reportScenario("the database restarted during a flash sale", {
       injected: `Postgres stopped (fast shutdown) after ${atStop} accepted checkouts and crashed (SIGQUIT, immediate shutdown, no checkpoint) after ${atCrash}, each time started again on the same port (${client.accepted - afterCrash} more accepted after that), during ${sale.describe}; the runtime was not restarted`,
       checked: `answers: ${client.summary()}; GET /health 503 while down, 200 after; none unexpected, no hang, runtime alive and exits 0; ${summary.accepted} keys accepted (${summary.replayedAfterUnavailable} replayed after a 503), ${summary.refused} refused, ${refusedAtCart} refused at the cart; ${summary.orders} orders (${summary.cancelled} cancelled), every 201 survived the crash and each order is a 201 a client saw; ${summary.unitsSold} units sold = units in live orders, ${summary.unitsLeft} left, ledger = stock for ${summary.skus} SKUs; emails once each: ${emails.lowStock} low-stock, ${emails.outOfStock} out-of-stock, ${emails.held} held-order, ${emails.confirmations} confirmations (${emails.resends} sent twice: a consumer cut between SES and COMMIT, at most one per queue per fault)`,

@@ -1,44 +1,18 @@
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { useDatabase } from "@flashstock/testing/database";
 import { expectEmailsExactlyOnce, expectInvariants } from "@flashstock/testing/invariants";
-import { freePort } from "@flashstock/testing/ports";
-import { type RunningRuntime, startLocalRuntime } from "@flashstock/testing/runtime";
 import { reportScenario } from "@flashstock/testing/scenario";
+import { useShopRuntime } from "@flashstock/testing/shop-runtime";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { backendKiller, ChaosClient, prepareFlashSale } from "./chaos-client.ts";
 
 const t = useDatabase();
-const id = Math.random().toString(36).slice(2, 10);
-const stockManager = `stock-${id}@example.com`;
-const ops = `ops-${id}@example.com`;
-let runtime: RunningRuntime;
-let dataDir: string;
-
-beforeAll(async () => {
-  // What npm start runs, on this file's database, with its consumers and relay, sending its emails
-  // to the run's SES emulator. Redelivery after 2 s instead of 60, so recovery shows in the test.
-  dataDir = await mkdtemp(join(tmpdir(), "flashstock-chaos-"));
-  await chmod(dataDir, 0o755);
-  runtime = await startLocalRuntime({
-    DATA_DIR: dataDir,
-    DATABASE_URL: t.url,
-    PORT: String(await freePort()),
-    SEED_DEMO: "0",
-    SES_ENDPOINT: inject("sesEndpoint"),
-    STOCK_MANAGER_EMAILS: stockManager,
-    ORDER_OPS_EMAILS: ops,
-    LOCAL_VISIBILITY_TIMEOUT_SECONDS: "2",
-    OUTBOX_RELAY_MIN_AGE_SECONDS: "1",
-    DB_POOL_MAX: "10",
-    POWERTOOLS_LOG_LEVEL: "SILENT",
-  });
-});
-afterAll(async () => {
-  if (runtime?.child.exitCode === null) runtime.child.kill("SIGKILL");
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+// What npm start runs, on this file's database, with its consumers and relay, sending its emails to
+// the run's SES emulator. Redelivery after 2 s instead of 60, so recovery shows in the test.
+const shop = useShopRuntime(() => t.url, {
+  LOCAL_VISIBILITY_TIMEOUT_SECONDS: "2",
+  OUTBOX_RELAY_MIN_AGE_SECONDS: "1",
+  DB_POOL_MAX: "10",
 });
 
 describe("connections killed mid-checkout", () => {
@@ -47,7 +21,7 @@ describe("connections killed mid-checkout", () => {
     // got; 10 customers order the same staple twice (the second is a held duplicate). Every
     // buyer makes its cart and checks out under fire.
     const sale = await prepareFlashSale(t.db);
-    const client = new ChaosClient(runtime.url);
+    const client = new ChaosClient(shop.runtime.url);
     const killerSession = new pg.Client({ connectionString: t.url });
     await killerSession.connect();
 
@@ -59,13 +33,13 @@ describe("connections killed mid-checkout", () => {
 
     // Assess
     expect(client.unexpected).toEqual([]);
-    expect(runtime.child.exitCode, runtime.output()).toBeNull();
+    expect(shop.runtime.child.exitCode, shop.runtime.output()).toBeNull();
     expect((await client.send("GET", "/health")).status).toBe(200);
     const summary = await expectInvariants(t.db, { checkouts, cancels });
     const emails = await expectEmailsExactlyOnce(t.db, {
       sesUrl: inject("sesEndpoint"),
-      stockManager,
-      ops,
+      stockManager: shop.stockManager,
+      ops: shop.ops,
       customers: sale.emails,
     });
     // Termination must have hit requests, or this proved nothing.
@@ -73,7 +47,7 @@ describe("connections killed mid-checkout", () => {
     expect(summary.unavailable).toBeGreaterThan(0);
     expect(summary.accepted + summary.refused).toBe(checkouts.length);
     expect(emails.held).toBe(10);
-    expect(await runtime.stop()).toBe(0);
+    expect(await shop.runtime.stop()).toBe(0);
     reportScenario("connections killed mid-checkout", {
       injected: `pg_terminate_backend on every backend of the runtime's database in ${rounds} rounds (20-80 ms apart) during ${sale.describe}: ${terminated} backends terminated`,
       checked: `answers: ${client.summary()}; none unexpected, no hang, runtime alive and exits 0; ${summary.accepted} keys accepted (${summary.replayedAfterUnavailable} replayed after a 503), ${summary.refused} refused, ${refusedAtCart} refused at the cart; ${summary.orders} orders (${summary.cancelled} cancelled), each one a 201 a client saw; ${summary.unitsSold} units sold = units in live orders, ${summary.unitsLeft} left, ledger = stock for ${summary.skus} SKUs; emails once each: ${emails.lowStock} low-stock, ${emails.outOfStock} out-of-stock, ${emails.held} held-order, ${emails.confirmations} confirmations`,
