@@ -2,13 +2,13 @@
  * `npx cdk synth`, as a CDK user runs it: the CLI from package.json, the app from cdk.json, real
  * esbuild bundling, no AWS credentials and no network.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { lambdaFunctions, routes } from "../../infra/topology.ts";
+import { runCommand } from "../../packages/testing/src/command.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const outdirs: string[] = [];
@@ -19,17 +19,7 @@ afterAll(async () => {
 function cdk(args: string[]) {
   // No credentials, and nowhere to send them: synthesis must not need either.
   const env = { ...process.env, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_PROFILE: "" };
-  return new Promise<{ code: number | null; out: string }>((resolve) => {
-    const child = spawn(join(repoRoot, "node_modules/.bin/cdk"), args, { cwd: repoRoot, env });
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      out += d;
-    });
-    child.on("exit", (code) => resolve({ code, out }));
-  });
+  return runCommand(join(repoRoot, "node_modules/.bin/cdk"), args, env);
 }
 
 describe("npx cdk synth", () => {

@@ -3,14 +3,12 @@
  * server: from DATABASE_URL, and from a stage's DatabaseUrl secret through SST links, as
  * `sst shell --stage <stage>` provides them (the SST CLI itself cannot run here).
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
+import { runCommand } from "@flashstock/testing/command";
 import { admin, databaseUrl } from "@flashstock/testing/database";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 
-const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const created: string[] = [];
 
 async function emptyDatabase(): Promise<string> {
@@ -32,21 +30,11 @@ function runMigrate(args: string[], env: Record<string, string | undefined>) {
     if (key.startsWith("SST_RESOURCE_") && !(key in env)) delete childEnv[key];
   }
   if (!("DATABASE_URL" in env)) delete childEnv.DATABASE_URL;
-  return new Promise<{ code: number | null; out: string }>((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "packages/functions/src/cli/migrate.ts", ...args],
-      { cwd: repoRoot, env: childEnv as NodeJS.ProcessEnv },
-    );
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      out += d;
-    });
-    child.on("exit", (code) => resolve({ code, out }));
-  });
+  return runCommand(
+    process.execPath,
+    ["--import", "tsx", "packages/functions/src/cli/migrate.ts", ...args],
+    childEnv as NodeJS.ProcessEnv,
+  );
 }
 
 async function tablesOf(url: string): Promise<string[]> {
