@@ -19,6 +19,7 @@ import {
   type SecretName,
   secrets,
   secretsFor,
+  type Trigger,
 } from "./topology.ts";
 
 /** A function's arguments, with its links by component name (the glue swaps in the components). */
@@ -73,7 +74,7 @@ const queueNames = queues.map((q) => pascalCase(q.name));
 
 /** What a need links: SST turns a link into the function's IAM statements and its `Resource`. */
 const linksFor = (needs: readonly Need[]): string[] => [
-  ...secretsFor(needs),
+  ...secretsFor(needs).map((s) => s.name),
   ...(needs.includes("publish") ? [busName, ...queueNames] : []),
   ...(needs.includes("email") ? [email.name] : []),
 ];
@@ -115,20 +116,23 @@ export function sstPlan(options: { sender: string | undefined }): SstPlan {
     );
   }
   const functions = lambdaFunctions();
-  const of = (kind: LambdaFunction["trigger"]["kind"]) =>
-    functions.filter((f) => f.trigger.kind === kind);
+  /** The functions a kind of trigger starts, with their trigger's type narrowed. */
+  const of = <K extends Trigger["kind"]>(kind: K) =>
+    functions.filter(
+      (f): f is LambdaFunction & { trigger: Extract<Trigger, { kind: K }> } =>
+        f.trigger.kind === kind,
+    );
 
   return {
     secrets: secrets.map((s) => s.name),
     email: { name: email.name, args: { sender } },
     bus: { name: busName },
     queues: of("queue").map((fn) => {
-      if (fn.trigger.kind !== "queue") throw new Error("unreachable");
       const q = fn.trigger.queue;
       return {
         name: pascalCase(q.name),
         // Content-based deduplication stays off: the publisher sets each message's
-        // deduplication id (the order fingerprint, or the event id).
+        // deduplication id (its event id).
         args: { fifo: true, visibilityTimeout: `${q.visibilityTimeoutSeconds} seconds` },
         dlq: { name: `${pascalCase(q.name)}Dlq`, args: { fifo: true }, retry: q.maxReceiveCount },
         subscriber: {
@@ -138,15 +142,11 @@ export function sstPlan(options: { sender: string | undefined }): SstPlan {
       };
     }),
     api: { name: "Api" },
-    routes: of("http").map((fn) => {
-      if (fn.trigger.kind !== "http") throw new Error("unreachable");
-      return {
-        route: `${fn.trigger.route.method} ${fn.trigger.route.path}`,
-        function: sstFunction(fn),
-      };
-    }),
+    routes: of("http").map((fn) => ({
+      route: `${fn.trigger.route.method} ${fn.trigger.route.path}`,
+      function: sstFunction(fn),
+    })),
     busSubscriptions: of("bus").map((fn) => {
-      if (fn.trigger.kind !== "bus") throw new Error("unreachable");
       const { pattern } = fn.trigger.rule;
       return {
         name: fn.name,
@@ -160,9 +160,10 @@ export function sstPlan(options: { sender: string | undefined }): SstPlan {
         },
       };
     }),
-    crons: of("schedule").map((fn) => {
-      if (fn.trigger.kind !== "schedule") throw new Error("unreachable");
-      return { name: fn.name, schedule: fn.trigger.schedule.rate, function: sstFunction(fn) };
-    }),
+    crons: of("schedule").map((fn) => ({
+      name: fn.name,
+      schedule: fn.trigger.schedule.rate,
+      function: sstFunction(fn),
+    })),
   };
 }

@@ -364,8 +364,8 @@ export function environmentFor(fn: LambdaFunction): Record<string, string> {
 }
 
 /** The secrets a function's needs give it. */
-export const secretsFor = (needs: readonly Need[]): SecretName[] =>
-  secrets.filter((s) => needs.includes(s.need)).map((s) => s.name);
+export const secretsFor = (needs: readonly Need[]): (typeof secrets)[number][] =>
+  secrets.filter((s) => needs.includes(s.need));
 
 export const topology = { routes, queues, bus, busRules, schedules, secrets, email } as const;
 export type Topology = typeof topology;

@@ -43,7 +43,6 @@ import {
   pascalCase,
   queues,
   type SecretName,
-  secrets,
   secretsFor,
 } from "../infra/topology.ts";
 import { queueUrlVariable } from "../packages/functions/src/lib/config.ts";
@@ -210,11 +209,9 @@ export class FlashstockStack extends Stack {
     // lambda:GetFunctionConfiguration), and a rotated secret reaches the function only at the next
     // deploy. Fetching at runtime (Parameters and Secrets extension, or GetSecretValue) would avoid
     // both at the cost of latency and a per-function secretsmanager:GetSecretValue grant.
-    for (const name of secretsFor(fn.needs)) {
-      const s = secrets.find((x) => x.name === name);
-      if (!s) throw new Error(`secretsFor returned ${name}, which is not in the topology`);
+    for (const s of secretsFor(fn.needs)) {
       environment[s.env] = SecretValue.secretsManager(
-        ctx.secretFor(name).secretName,
+        ctx.secretFor(s.name).secretName,
       ).unsafeUnwrap();
     }
 

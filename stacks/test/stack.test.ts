@@ -155,7 +155,7 @@ describe("functions", () => {
       const env = envOf(staging, fn);
       expect(env.NODE_OPTIONS, fn.name).toBe("--enable-source-maps");
       expect(env.DATABASE_DRIVER, fn.name).toBe(fn.needs.includes("database") ? "neon" : undefined);
-      const granted = secretsFor(fn.needs);
+      const granted = secretsFor(fn.needs).map((s) => s.name);
       for (const s of secrets) {
         expect(env[s.env], `${fn.name} ${s.env}`).toBe(
           granted.includes(s.name) ? secretReference("staging", s.name) : undefined,
