@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { issueToken } from "@flashstock/core/auth/index";
 import { type ApiResponse, call } from "@flashstock/testing/api";
-import { countRows, orderStatus, useDatabase } from "@flashstock/testing/database";
+import { countRows, orderStatus, tablesSnapshot, useDatabase } from "@flashstock/testing/database";
 import {
   address,
   cartWith,
@@ -279,30 +279,8 @@ function tokenOf(identity: Identity): string | undefined {
   return w.users[identity].token;
 }
 
-/** A digest of every row a request could write: a refused call must leave it as it was. */
-async function tablesDigest(): Promise<string> {
-  const tables = [
-    "users",
-    "products",
-    "stock",
-    "stock_movements",
-    "carts",
-    "cart_items",
-    "orders",
-    "order_lines",
-    "outbox",
-    "idempotency_keys",
-  ];
-  const { rows } = await t.db.query<{ digest: string }>(
-    `SELECT md5(${tables
-      .map(
-        (table) =>
-          `(SELECT coalesce(string_agg(x::text, '|' ORDER BY x::text), '') FROM ${table} x)`,
-      )
-      .join(" || '#' || ")}) AS digest`,
-  );
-  return rows[0]?.digest as string;
-}
+/** Every row a request could write, as one string: a refused call must leave it as it was. */
+const tablesDigest = async () => JSON.stringify(await tablesSnapshot(t.db));
 
 beforeAll(async () => {
   const { customer, manager, ops, admin } = await createOneOfEachRole(t.db);

@@ -8,7 +8,12 @@ import { randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { issueToken, type Role } from "@flashstock/core/auth/index";
 import { type ApiResponse, call } from "@flashstock/testing/api";
-import { checkLedger, useDatabase } from "@flashstock/testing/database";
+import {
+  checkLedger,
+  tablesSnapshot,
+  useDatabase,
+  WRITABLE_TABLES,
+} from "@flashstock/testing/database";
 import {
   address,
   cartWith,
@@ -55,36 +60,7 @@ const DOCUMENTED_CODES = [
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** Every table a request can write to, and the idempotency keys checkout stores. */
-const TABLES = [
-  "products",
-  "stock",
-  "stock_movements",
-  "carts",
-  "cart_items",
-  "orders",
-  "order_lines",
-  "outbox",
-  "users",
-  "idempotency_keys",
-];
-
-/**
- * Row counts, the stock and ledger sums, and a digest of every row of every table: a rejected
- * request must leave all of it exactly as it was (the digest also catches an UPDATE in place).
- */
-async function snapshot(): Promise<Record<string, unknown>> {
-  const { rows } = await t.db.query(`SELECT
-    ${TABLES.map(
-      (table) => `(SELECT count(*)::int FROM ${table}) AS "${table}.rows",
-      (SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM ${table} x)
-        AS "${table}.digest"`,
-    ).join(",\n")},
-    (SELECT coalesce(sum(available), 0)::bigint FROM stock) AS "stock.available",
-    (SELECT coalesce(sum(min_quantity), 0)::bigint FROM stock) AS "stock.minQuantity",
-    (SELECT coalesce(sum(delta), 0)::bigint FROM stock_movements) AS "stock_movements.delta"`);
-  return rows[0] as Record<string, unknown>;
-}
+const snapshot = () => tablesSnapshot(t.db);
 
 interface Sent {
   method: string;
@@ -1544,7 +1520,7 @@ describe("hostile input: SQL-looking strings", () => {
     expect(failures).toEqual([]);
     const { rows } = await t.db.query<{ missing: string[] }>(
       "SELECT array_agg(name) FILTER (WHERE to_regclass(name) IS NULL) AS missing FROM unnest($1::text[]) name",
-      [TABLES],
+      [WRITABLE_TABLES],
     );
     expect(rows[0]?.missing).toBeNull();
   });

@@ -158,3 +158,35 @@ export async function orderStatus(db: Db, orderId: string): Promise<string | und
   ]);
   return rows[0]?.status;
 }
+
+/** Every table a request can write to. */
+export const WRITABLE_TABLES = [
+  "products",
+  "stock",
+  "stock_movements",
+  "carts",
+  "cart_items",
+  "orders",
+  "order_lines",
+  "outbox",
+  "users",
+  "idempotency_keys",
+];
+
+/**
+ * Row counts, the stock and ledger sums, and a digest of every row of every writable table: a
+ * refused request must leave all of it exactly as it was (the digest also catches an UPDATE in
+ * place).
+ */
+export async function tablesSnapshot(db: Db): Promise<Record<string, unknown>> {
+  const { rows } = await db.query(`SELECT
+    ${WRITABLE_TABLES.map(
+      (table) => `(SELECT count(*)::int FROM ${table}) AS "${table}.rows",
+      (SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM ${table} x)
+        AS "${table}.digest"`,
+    ).join(",\n")},
+    (SELECT coalesce(sum(available), 0)::bigint FROM stock) AS "stock.available",
+    (SELECT coalesce(sum(min_quantity), 0)::bigint FROM stock) AS "stock.minQuantity",
+    (SELECT coalesce(sum(delta), 0)::bigint FROM stock_movements) AS "stock_movements.delta"`);
+  return rows[0] as Record<string, unknown>;
+}
