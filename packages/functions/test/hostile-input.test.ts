@@ -522,8 +522,11 @@ function applyMutations(body: Json, mutations: Mutation[]): unknown {
   for (const m of mutations) {
     const parent = nodeAt(copy, m.op === "add" ? m.at : m.at.slice(0, -1));
     if (!parent) continue;
-    if (m.op === "add") setOwn(parent, m.key, m.value);
-    else if (m.op === "set") setOwn(parent, m.at.at(-1) as string, m.value);
+    // Insert copies: fast-check hands out the same `{}` and `[]` constants on every draw, and a
+    // later mutation may write into an inserted value, which would change the constant for all
+    // later runs and can even put an object inside itself.
+    if (m.op === "add") setOwn(parent, m.key, structuredClone(m.value));
+    else if (m.op === "set") setOwn(parent, m.at.at(-1) as string, structuredClone(m.value));
     else Reflect.deleteProperty(parent, m.at.at(-1) as string);
   }
   return copy;
