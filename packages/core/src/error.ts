@@ -29,6 +29,10 @@ export class DomainError extends Error {
 export const notFound = (what: string, details?: Record<string, unknown>) =>
   new DomainError("not_found", "NOT_FOUND", `${what} not found`, details);
 
+/** No verdict was reached: the client should retry, with the same Idempotency-Key for checkout. */
+export const serviceUnavailable = (message: string, options?: { cause?: unknown }) =>
+  new DomainError("unavailable", "SERVICE_UNAVAILABLE", message, undefined, options);
+
 export const forbidden = () =>
   new DomainError("forbidden", "FORBIDDEN", "Your role does not allow this action");
 

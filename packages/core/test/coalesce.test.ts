@@ -93,4 +93,23 @@ describe("batched: one run for the items gathered meanwhile", () => {
     // Assess
     expect(seen).toEqual([["a"], ["b", "c", "d"]]);
   });
+
+  it("gives each caller the result of the run that took its items", async () => {
+    // Prepare: a run that answers which of its items it kept
+    let release: () => void = () => {};
+    let runs = 0;
+    const keep = batched(async (items: string[]) => {
+      if (++runs === 1) await new Promise<void>((r) => (release = r));
+      return new Set(items.filter((item) => item !== "lost"));
+    });
+
+    // Act
+    const first = keep(["a"]);
+    const later = [keep(["b"]), keep(["lost"])];
+    release();
+    const results = await Promise.all([first, ...later]);
+
+    // Assess
+    expect(results.map((kept) => [...kept])).toEqual([["a"], ["b"], ["b"]]);
+  });
 });

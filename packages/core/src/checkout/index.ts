@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import * as z from "zod";
 import type { Principal } from "../auth/index.ts";
 import { CartId } from "../cart/index.ts";
-import { coalesced, perKey } from "../db/coalesce.ts";
+import { batched, perKey } from "../db/coalesce.ts";
 import type { Queryable } from "../db/index.ts";
-import { DomainError, insufficientStock } from "../error.ts";
+import { DomainError, insufficientStock, serviceUnavailable } from "../error.ts";
 import type { DomainEvent } from "../events/index.ts";
 import { noteCommittedEvents } from "../events/outbox.ts";
 import { type Order, toOrder } from "../order/index.ts";
@@ -80,10 +80,15 @@ export function addressKey(a: ShippingAddress): string {
     .join("\n");
 }
 
-// One flush covers every commit written before it began, so concurrent checkouts share them.
-const walFlushOf = perKey((db: Queryable) =>
-  coalesced(async () => {
-    await db.query("SELECT flush_committed_wal()");
+// One flush covers every commit written before it began, so concurrent checkouts share one call
+// (see durable_orders in the migrations), each learning whether its own order survived.
+const durableOrdersOf = perKey((db: Queryable) =>
+  batched(async (ids: string[]) => {
+    const { rows } = await db.query<{ id: string }>(
+      "SELECT id FROM durable_orders($1::uuid[]) AS id",
+      [ids],
+    );
+    return new Set(rows.map((r) => r.id));
   }),
 );
 
@@ -123,7 +128,14 @@ export async function placeOrder(
     // place_order commits without waiting for its WAL to reach disk (so that the hot stock row is
     // unlocked sooner); this waits for it, so the order is durable before anyone is told of it.
     // Also after a replay: the first request may have committed a moment ago.
-    await walFlushOf(db)();
+    const durable = await durableOrdersOf(db)([result.order.id]);
+    if (!durable.has(result.order.id)) {
+      // The server restarted between the commit and the flush and took the order with it (and
+      // its key, stock decrements and events): nothing happened, so the client may retry.
+      throw serviceUnavailable(
+        "The database restarted before the order was saved; retry with the same Idempotency-Key",
+      );
+    }
     // One statement in autocommit: it has committed by the time the answer is here.
     noteCommittedEvents(result.events);
     return { replayed: result.replayed, order: toOrder(result.order) };

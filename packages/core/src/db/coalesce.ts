@@ -4,9 +4,9 @@
  * that began after it called. Under concurrency N callers cost about one run per run's latency;
  * alone (a Lambda serves one request at a time) each caller gets a run of its own, as before.
  */
-export function coalesced(run: () => Promise<void>): () => Promise<void> {
-  let current: Promise<void> | undefined;
-  let next: Promise<void> | undefined;
+export function coalesced<R = void>(run: () => Promise<R>): () => Promise<R> {
+  let current: Promise<R> | undefined;
+  let next: Promise<R> | undefined;
   const start = () => {
     current = run().finally(() => {
       current = undefined;
@@ -38,15 +38,19 @@ export function perKey<K extends object, V>(make: (key: K) => V): (key: K) => V 
   };
 }
 
-/** Like coalesced, for runs that take the items gathered since the last run began. */
-export function batched<T>(
-  run: (items: T[]) => Promise<void>,
-): (items: readonly T[]) => Promise<void> {
+/**
+ * Like coalesced, for runs that take the items gathered since the last run began. Each caller's
+ * items are in the run it waits for, and it gets that run's result.
+ */
+export function batched<T, R = void>(
+  run: (items: T[]) => Promise<R>,
+): (items: readonly T[]) => Promise<R> {
   let pending: T[] = [];
+  // Never empty: a run only starts for a caller that has just added its items.
   const flush = coalesced(() => {
     const items = pending;
     pending = [];
-    return items.length > 0 ? run(items) : Promise.resolve();
+    return run(items);
   });
   return (items) => {
     pending.push(...items);

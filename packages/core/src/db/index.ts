@@ -1,4 +1,4 @@
-import { DomainError, type ErrorKind } from "../error.ts";
+import { DomainError, type ErrorKind, serviceUnavailable } from "../error.ts";
 import type { DomainEvent } from "../events/index.ts";
 import { isCollectingEvents, noteCommittedEvents } from "../events/outbox.ts";
 
@@ -274,11 +274,8 @@ function translate(err: unknown): unknown {
       e.message ?? "",
     )
   ) {
-    return new DomainError(
-      "unavailable",
-      "SERVICE_UNAVAILABLE",
+    return serviceUnavailable(
       "The database is unavailable; retry the request (with the same Idempotency-Key for checkout)",
-      undefined,
       { cause: err },
     );
   }
