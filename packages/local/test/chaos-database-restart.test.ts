@@ -1,38 +1,13 @@
-import { readFileSync } from "node:fs";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createDb, type Db } from "@flashstock/core/db/index";
-import { migrate } from "@flashstock/core/db/migrate";
 import { expectEmailsExactlyOnce, expectInvariants } from "@flashstock/testing/invariants";
-import { freePort } from "@flashstock/testing/ports";
+import { useOwnPostgres } from "@flashstock/testing/own-postgres";
 import { reportScenario } from "@flashstock/testing/scenario";
 import { useShopRuntime } from "@flashstock/testing/shop-runtime";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type RunningPostgres, startEmbeddedPostgres } from "../src/postgres.ts";
+import { describe, expect, inject, it } from "vitest";
 import { ChaosClient, prepareFlashSale } from "./chaos-client.ts";
 
-// A Postgres server of this file's own: the run's shared server serves the other files meanwhile.
-// fsync stays on (the default), so that the crash below tests what an acknowledged order survives.
-let root: string;
-let postgresOptions: Parameters<typeof startEmbeddedPostgres>[0];
-let postgres: RunningPostgres;
-let db: Db;
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "flashstock-restart-"));
-  await chmod(root, 0o755);
-  postgresOptions = {
-    dataDir: join(root, "postgres"),
-    port: await freePort(),
-    database: "flashstock",
-    persistent: true,
-  };
-  postgres = await startEmbeddedPostgres(postgresOptions);
-  db = createDb({ url: postgres.url, max: 3 });
-  await migrate(db);
-  process.env.JWT_SECRET ??= "test-secret-that-is-at-least-32-characters-long";
-});
-// Registered after the hook above, so it starts once that server is up.
+// A server of this file's own, with fsync on, so that the crash below tests what an acknowledged
+// order survives. Registered first, so the runtime below starts once it is up.
+const postgres = useOwnPostgres();
 const shop = useShopRuntime(() => postgres.url, {
   // A consumer that failed while the server was down gets its message again after 3 s (5
   // receives before the dead-letter queue: longer than any outage here).
@@ -40,36 +15,12 @@ const shop = useShopRuntime(() => postgres.url, {
   OUTBOX_RELAY_MIN_AGE_SECONDS: "1",
   DB_POOL_MAX: "10",
 });
-afterAll(async () => {
-  await db?.end();
-  await postgres?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
-});
-
-/** Resolves once `condition` holds, checking every 20 ms. */
-async function until(condition: () => boolean) {
-  while (!condition()) await new Promise((r) => setTimeout(r, 20));
-}
-
-/** Kills the postmaster with SIGQUIT, Postgres's immediate shutdown: no checkpoint, a crash. */
-async function crashPostgres(dataDir: string) {
-  const pid = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-  process.kill(pid, "SIGQUIT");
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  await until(() => !alive());
-}
 
 describe("the database restarted during a flash sale", () => {
   it("answers 503 while Postgres is down, recovers without a restart of its own after a clean stop and after a crash, and loses and doubles nothing", async () => {
     // Prepare: 120 units for 160 buyers, 24 shoppers at a time, so that orders keep coming
     // through both faults.
+    const { db } = postgres;
     const sale = await prepareFlashSale(db, { units: 120, minQuantity: 30, concurrency: 24 });
     const client = new ChaosClient(shop.runtime.url);
     const health: number[] = [];
@@ -82,13 +33,13 @@ describe("the database restarted during a flash sale", () => {
     const atStop = client.accepted;
     await postgres.stop();
     health.push((await client.send("GET", "/health")).status);
-    postgres = await startEmbeddedPostgres(postgresOptions);
+    await postgres.start();
     const afterFirst = client.accepted;
     await Promise.race([client.whenAccepted(afterFirst + 20), selling]);
     const atCrash = client.accepted;
-    await crashPostgres(postgresOptions.dataDir);
+    await postgres.crash();
     health.push((await client.send("GET", "/health")).status);
-    postgres = await startEmbeddedPostgres(postgresOptions);
+    await postgres.start();
     const afterCrash = client.accepted;
     const { checkouts, cancels, refusedAtCart } = await selling;
 
