@@ -72,7 +72,7 @@ describe("the Neon serverless driver against Postgres through a WebSocket proxy"
     expect(decodeURIComponent(rows[0]?.app ?? "")).toMatch(NEON_DRIVER);
   });
 
-  it("places an order with place_order and waits for flush_committed_wal", async () => {
+  it("places an order with place_order and confirms it on disk through durable_orders", async () => {
     // Prepare
     const db = neonDb();
     const before = proxy.connections;
