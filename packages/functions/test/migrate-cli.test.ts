@@ -4,10 +4,15 @@
  * `sst shell --stage <stage>` provides them (the SST CLI itself cannot run here).
  */
 import { randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { runCommand } from "@flashstock/testing/command";
 import { admin, databaseUrl } from "@flashstock/testing/database";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+
+const migrationFiles = readdirSync(new URL("../../core/migrations/", import.meta.url))
+  .filter((f) => f.endsWith(".sql"))
+  .sort();
 
 const created: string[] = [];
 
@@ -60,7 +65,9 @@ describe("npm run migrate", () => {
     const second = await runMigrate([], { DATABASE_URL: url });
 
     // Assess
-    expect(first.out).toMatch(/DATABASE_URL: applied 2 migration\(s\): 0001_storefront\.sql, 0002/);
+    expect(first.out).toContain(
+      `DATABASE_URL: applied ${migrationFiles.length} migration(s): ${migrationFiles.join(", ")}`,
+    );
     expect(first.code).toBe(0);
     expect(second.out).toContain("DATABASE_URL: up to date");
     expect(await tablesOf(url)).toEqual(
@@ -81,7 +88,7 @@ describe("npm run migrate", () => {
     const result = await runMigrate(["--stage", "ann"], links);
 
     // Assess
-    expect(result.out).toMatch(/stage ann: applied 2 migration/);
+    expect(result.out).toContain(`stage ann: applied ${migrationFiles.length} migration(s)`);
     expect(result.code).toBe(0);
     expect(await tablesOf(url)).toContain("outbox");
   });

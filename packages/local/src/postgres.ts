@@ -124,7 +124,10 @@ export async function startEmbeddedPostgres(
     url: `${base}/${options.database}`,
     adminUrl: `${base}/postgres`,
     stop: async () => {
-      await server.stop();
+      // The package waits for an 'exit' that a server which already died (killed, crashed for
+      // good) will never emit again.
+      const exited = child && (child.exitCode !== null || child.signalCode !== null);
+      if (!exited) await server.stop();
       if (child) running.delete(child);
     },
   };

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createDb, type Db } from "@flashstock/core/db/index";
 import { migrate } from "@flashstock/core/db/migrate";
 import { type RunningPostgres, startEmbeddedPostgres } from "@flashstock/local/postgres";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { freePort } from "./ports.ts";
 
 export interface OwnPostgres {
@@ -80,8 +80,16 @@ export function useOwnPostgres(options: { postgresFlags?: string[] } = {}): OwnP
     }
     pausedWalWriter = undefined;
   };
+  // The server's recent log, printed when a test fails: it says what the server went through.
+  const log: string[] = [];
   const start = async () => {
-    server = await startEmbeddedPostgres(serverOptions);
+    server = await startEmbeddedPostgres({
+      ...serverOptions,
+      onLog: (line) => {
+        log.push(line);
+        if (log.length > 200) log.shift();
+      },
+    });
   };
 
   beforeAll(async () => {
@@ -98,6 +106,11 @@ export function useOwnPostgres(options: { postgresFlags?: string[] } = {}): OwnP
     db = createDb({ url: (server as RunningPostgres).url, max: 3 });
     await migrate(db);
     process.env.JWT_SECRET ??= "test-secret-that-is-at-least-32-characters-long";
+  });
+  beforeEach((context) => {
+    context.onTestFailed(() => {
+      console.error(`[own-postgres] the server's last log lines:\n${log.join("")}`);
+    });
   });
   afterAll(async () => {
     // A paused WAL writer would hold up the shutdown for ever.
@@ -126,7 +139,15 @@ export function useOwnPostgres(options: { postgresFlags?: string[] } = {}): OwnP
     },
     powerCut: async () => {
       const { postmaster, children } = serverProcesses(serverOptions.dataDir);
-      for (const pid of [...children, postmaster]) process.kill(pid, "SIGKILL");
+      // The postmaster first: alive, it would see a child die and run its own crash recovery.
+      // A child may have ended since the scan (ESRCH), which must not stop the killing.
+      for (const pid of [postmaster, ...children]) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+        }
+      }
       pausedWalWriter = undefined;
       await untilGone([postmaster, ...children]);
     },
