@@ -5,6 +5,9 @@ import { closeDb } from "@flashstock/functions/lib/resources";
 import pg from "pg";
 import { afterAll, beforeAll, expect, inject } from "vitest";
 
+/** The JWT secret of test runs: handlers verify, and fixtures sign, with it. */
+export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
+
 export interface TestDatabase {
   /** A pool on this file's database, for preparing rows and checking invariants. */
   db: Db;
@@ -41,7 +44,7 @@ export function useDatabase(options: { poolSize?: number } = {}): TestDatabase {
     process.env.DATABASE_URL = url;
     process.env.DATABASE_DRIVER = "pg";
     process.env.DB_POOL_MAX = String(options.poolSize ?? 20);
-    process.env.JWT_SECRET ??= "test-secret-that-is-at-least-32-characters-long";
+    process.env.JWT_SECRET ??= TEST_JWT_SECRET;
     process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
     Object.assign(handle, { db: createDb({ url, max: 5 }), url, name });
   });

@@ -6,6 +6,7 @@ import { createDb, type Db } from "@flashstock/core/db/index";
 import { migrate } from "@flashstock/core/db/migrate";
 import { type RunningPostgres, startEmbeddedPostgres } from "@flashstock/local/postgres";
 import { afterAll, beforeAll, beforeEach } from "vitest";
+import { TEST_JWT_SECRET } from "./database.ts";
 import { freePort } from "./ports.ts";
 
 export interface OwnPostgres {
@@ -105,7 +106,7 @@ export function useOwnPostgres(options: { postgresFlags?: string[] } = {}): OwnP
     await start();
     db = createDb({ url: (server as RunningPostgres).url, max: 3 });
     await migrate(db);
-    process.env.JWT_SECRET ??= "test-secret-that-is-at-least-32-characters-long";
+    process.env.JWT_SECRET ??= TEST_JWT_SECRET;
   });
   beforeEach((context) => {
     context.onTestFailed(() => {
