@@ -41,12 +41,13 @@ const isAlive = (pid: number) => {
   }
 };
 
-async function untilGone(pids: number[]) {
+/** Resolves once none of the processes exists any more. */
+export async function untilGone(pids: number[]) {
   while (pids.some(isAlive)) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** The postmaster's pid and its children's, read from the data directory and /proc. */
-function serverProcesses(dataDir: string): { postmaster: number; children: number[] } {
+export function serverProcesses(dataDir: string): { postmaster: number; children: number[] } {
   const postmaster = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
   const children = readdirSync("/proc")
     .filter((name) => /^\d+$/.test(name))
