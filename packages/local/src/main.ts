@@ -89,7 +89,7 @@ async function main() {
       seeded
         ? `  demo catalog: ${seeded} products loaded`
         : "  demo catalog: not loaded (database not empty or SEED_DEMO=0)",
-      "  Ctrl-C stops the server and Postgres; the data is kept for the next start.",
+      "  Ctrl-C or SIGTERM stops the server and Postgres; the data is kept for the next start.",
     ].join("\n"),
   );
 

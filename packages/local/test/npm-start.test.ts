@@ -1,8 +1,12 @@
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type StoredEmail, storedEmails } from "@flashstock/local/ses";
+import { serverProcesses, untilGone } from "@flashstock/testing/own-postgres";
 import { freePort } from "@flashstock/testing/ports";
 import { startLocalRuntime } from "@flashstock/testing/runtime";
 import { afterAll, describe, expect, it } from "vitest";
@@ -10,6 +14,7 @@ import { afterAll, describe, expect, it } from "vitest";
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
 const json = async (res: Response): Promise<any> => res.json();
 const started: ChildProcess[] = [];
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** npm start with its own data directory and ports; the test's database and secret are not passed. */
 async function start(env: Record<string, string>) {
@@ -44,8 +49,98 @@ async function waitForEmails(sesUrl: string, done: (emails: StoredEmail[]) => bo
   }
 }
 
+/** Whether something accepts TCP connections on the port (a refusal or no answer in 5 s: no). */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port, timeout: 5_000 });
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+    socket.once("timeout", () => done(false));
+  });
+}
+
+/** The parent's pid, from /proc: the postmaster's parent is the node process that started it. */
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
+/** The pids of the processes whose command line names the directory (a postmaster's `-D`). */
+function processesNaming(dir: string): number[] {
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Rejects with `what` once `ms` have passed without the promise settling. */
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The real `npm start`, as a process manager runs it: in a session of its own (so a signal meant
+ * for npm reaches npm alone), resolved once the runtime prints its URL.
+ */
+async function npmStart(env: Record<string, string>) {
+  const npm = spawn("npm", ["start"], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, DATABASE_URL: "", JWT_SECRET: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  started.push(npm);
+  let output = "";
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    npm.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  npm.stderr.on("data", (d) => {
+    output += d;
+  });
+  const url = await within(
+    90_000,
+    "npm start printing its URL",
+    new Promise<string>((resolve, reject) => {
+      npm.stdout.on("data", (d) => {
+        output += d;
+        const m = /running at (http:\/\/\S+)/.exec(output);
+        if (m?.[1]) resolve(m[1]);
+      });
+      exited.then(({ code, signal }) =>
+        reject(new Error(`exited (${code ?? signal}):\n${output}`)),
+      );
+    }),
+  );
+  return { npm, url, exited, output: () => output };
+}
+
+/** SIGKILL to each process still there, in order. */
+function killAll(pids: number[]) {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+    }
+  }
+}
+
 afterAll(() => {
-  for (const c of started) if (c.exitCode === null) c.kill("SIGKILL");
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
 });
 
 describe("npm start (the local runtime)", () => {
@@ -108,6 +203,82 @@ describe("npm start (the local runtime)", () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   });
+
+  it("stops the runtime and Postgres cleanly when a process manager sends SIGTERM to npm alone, and the next start keeps the data", async () => {
+    // Prepare
+    const dataDir = await mkdtemp(join(tmpdir(), "flashstock-sigterm-"));
+    await chmod(dataDir, 0o755);
+    const pgDir = join(dataDir, "postgres");
+    const port = await freePort();
+    const pgPort = await freePort();
+    const env = {
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      PG_PORT: String(pgPort),
+      SES_PORT: String(await freePort()),
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+    };
+    // What npm would leave running if it did not pass the signal on: killed at the end, the
+    // postmaster first, so that it does not restart its children.
+    let strays: number[] = [];
+    try {
+      const first = await npmStart(env);
+      const postgres = serverProcesses(pgDir);
+      const runtime = parentOf(postgres.postmaster);
+      strays = [postgres.postmaster, runtime, ...postgres.children];
+      const login = await send(`${first.url}/auth/login`, "POST", {
+        email: "admin@example.com",
+        password: "admin-local-only",
+      });
+      const created = await send(
+        `${first.url}/products`,
+        "POST",
+        { sku: "KEPT-1", name: "Kept", priceCents: 100, available: 3, minQuantity: 1 },
+        { authorization: `Bearer ${login.body.token}` },
+      );
+
+      // Act: SIGTERM to the npm process only, not to its process group
+      first.npm.kill("SIGTERM");
+      const exit = await within(60_000, "npm exiting after SIGTERM", first.exited);
+      const processesEnded = await within(
+        30_000,
+        "the runtime and Postgres ending",
+        untilGone(strays),
+      ).then(
+        () => true,
+        () => false,
+      );
+      if (processesEnded) strays = [];
+      const apiListening = await listening(port);
+      const postgresListening = await listening(pgPort);
+      // Postgres removes its lock file at the end of a shutdown, never when it is killed.
+      const lockFileLeft = existsSync(join(pgDir, "postmaster.pid"));
+      const postgresLeft = processesNaming(pgDir);
+
+      // Act: start again on the same data directory
+      killAll(strays);
+      await untilGone(strays);
+      const second = await start(env);
+      const kept = await fetch(`${second.url}/products/KEPT-1`);
+      const secondExit = await second.stop();
+
+      // Assess
+      expect(created.status).toBe(201);
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(processesEnded).toBe(true);
+      expect(apiListening).toBe(false);
+      expect(postgresListening).toBe(false);
+      expect(lockFileLeft).toBe(false);
+      expect(postgresLeft).toEqual([]);
+      expect(first.output()).toContain("stopping...");
+      expect(kept.status).toBe(200);
+      expect(second.output()).toContain("migrations applied now: none");
+      expect(secondExit).toBe(0);
+    } finally {
+      killAll(strays);
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   it("puts exactly one low-stock and one out-of-stock email in the local inbox after a flash sale over HTTP, and reports a duplicate order to ops once", async () => {
     // Prepare
