@@ -1,52 +1,120 @@
 /**
- * Every failure the domain expects carries a stable code (part of the public API, UPPER_SNAKE)
- * and a kind. The kind says what sort of failure it is; the HTTP layer turns kinds into statuses
- * in one place, so the core never speaks HTTP.
+ * Every failure the API can answer with, in one registry: a stable code (part of the public API,
+ * UPPER_SNAKE), its kind, and the message it carries unless the place that raises it says more.
+ *
+ * The kind says what sort of failure it is and fixes the HTTP status (`statusOfKind`), so the
+ * domain raises codes and never speaks HTTP. SQL raises the same codes (`RAISE ... USING ERRCODE =
+ * 'FS409', MESSAGE = 'CART_CLOSED'`, the SQLSTATE carrying the status); a test holds every RAISE
+ * in the SQL, and the README's error table, to this registry.
  */
-export type ErrorKind =
-  | "invalid"
-  | "unauthenticated"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "too_large"
-  | "unprocessable"
-  | "unavailable";
+export const statusOfKind = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  too_large: 413,
+  unprocessable: 422,
+  internal: 500,
+  unavailable: 503,
+} as const;
+export type ErrorKind = keyof typeof statusOfKind;
+
+interface ErrorDefinition {
+  kind: ErrorKind;
+  /** `{name}` is replaced by the detail of that name. */
+  message: string;
+}
+
+export const errorRegistry = {
+  VALIDATION_FAILED: { kind: "invalid", message: "The request {in} is invalid" },
+  MALFORMED_JSON: { kind: "invalid", message: "The request body is not valid JSON" },
+  UNSUPPORTED_MEDIA_TYPE: {
+    kind: "invalid",
+    message: "The body must be application/json and not content-encoded",
+  },
+  MALFORMED_PATH: { kind: "invalid", message: "The path is not valid percent-encoding" },
+  INVALID_CURSOR: { kind: "invalid", message: "The cursor is not one this API issued" },
+  CART_EMPTY: { kind: "invalid", message: "The cart has no items" },
+  UNAUTHENTICATED: { kind: "unauthenticated", message: "A valid bearer token is required" },
+  INVALID_CREDENTIALS: { kind: "unauthenticated", message: "Email or password is wrong" },
+  FORBIDDEN: { kind: "forbidden", message: "Your role does not allow this action" },
+  NOT_FOUND: { kind: "not_found", message: "Not found" },
+  METHOD_NOT_ALLOWED: { kind: "method_not_allowed", message: "Use {allow}" },
+  EMAIL_TAKEN: { kind: "conflict", message: "An account with this email already exists" },
+  SKU_EXISTS: { kind: "conflict", message: "A product with SKU {sku} exists" },
+  INSUFFICIENT_STOCK: { kind: "conflict", message: "Not enough stock" },
+  CART_CLOSED: { kind: "conflict", message: "The cart has already been checked out" },
+  CART_LINE_LIMIT: { kind: "conflict", message: "A cart holds at most {max} different products" },
+  CURRENCY_MISMATCH: {
+    kind: "conflict",
+    message: "All items of a cart or an order must be priced in one currency",
+  },
+  INVALID_STATE: { kind: "conflict", message: "An order that is {status} cannot be {action}" },
+  STOCK_LIMIT_EXCEEDED: { kind: "conflict", message: "Stock cannot exceed {max} units" },
+  BODY_TOO_LARGE: { kind: "too_large", message: "The body exceeds {limit} bytes" },
+  IDEMPOTENCY_KEY_REUSED: {
+    kind: "unprocessable",
+    message: "This Idempotency-Key was already used with a different request body",
+  },
+  INTERNAL_ERROR: {
+    kind: "internal",
+    message: "Something went wrong on our side; it has been logged",
+  },
+  SERVICE_UNAVAILABLE: {
+    kind: "unavailable",
+    message:
+      "The database is unavailable; retry the request (with the same Idempotency-Key for checkout)",
+  },
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof errorRegistry;
+
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(errorRegistry, code);
+
+/** The HTTP status a code is answered with. */
+export const statusOf = (code: ErrorCode): number => statusOfKind[errorRegistry[code].kind];
+
+/** The registry's message for a code, with `{name}` filled in from the details. */
+export function messageOf(code: ErrorCode, details?: Record<string, unknown>): string {
+  return errorRegistry[code].message.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const value = details?.[name];
+    return value === undefined || value === null || typeof value === "object"
+      ? whole
+      : String(value);
+  });
+}
 
 export class DomainError extends Error {
+  readonly kind: ErrorKind;
+  readonly status: number;
+
   constructor(
-    readonly kind: ErrorKind,
-    readonly code: string,
-    message: string,
+    readonly code: ErrorCode,
     readonly details?: Record<string, unknown>,
-    options?: { cause?: unknown },
+    options?: { message?: string; cause?: unknown },
   ) {
-    super(message, options);
+    super(options?.message ?? messageOf(code, details), options);
     this.name = "DomainError";
+    this.kind = errorRegistry[code].kind;
+    this.status = statusOfKind[this.kind];
   }
 }
 
 export const notFound = (what: string, details?: Record<string, unknown>) =>
-  new DomainError("not_found", "NOT_FOUND", `${what} not found`, details);
+  new DomainError("NOT_FOUND", details, { message: `${what} not found` });
 
 /** No verdict was reached: the client should retry, with the same Idempotency-Key for checkout. */
-export const serviceUnavailable = (message: string, options?: { cause?: unknown }) =>
-  new DomainError("unavailable", "SERVICE_UNAVAILABLE", message, undefined, options);
+export const serviceUnavailable = (message?: string, options?: { cause?: unknown }) =>
+  new DomainError("SERVICE_UNAVAILABLE", undefined, { message, cause: options?.cause });
 
-export const forbidden = () =>
-  new DomainError("forbidden", "FORBIDDEN", "Your role does not allow this action");
+export const forbidden = () => new DomainError("FORBIDDEN");
+
+const skuList = (skus: string[]) => `Not enough stock for ${skus.join(", ")}`;
 
 export const insufficientStock = (lines: { sku: string; requested: number; available: number }[]) =>
-  new DomainError(
-    "conflict",
-    "INSUFFICIENT_STOCK",
-    `Not enough stock for ${lines.map((l) => l.sku).join(", ")}`,
-    { lines },
-  );
+  new DomainError("INSUFFICIENT_STOCK", { lines }, { message: skuList(lines.map((l) => l.sku)) });
 
 export const insufficientStockForSku = (sku: string, requested: number, available: number) =>
-  new DomainError("conflict", "INSUFFICIENT_STOCK", `Not enough stock for ${sku}`, {
-    sku,
-    requested,
-    available,
-  });
+  new DomainError("INSUFFICIENT_STOCK", { sku, requested, available }, { message: skuList([sku]) });

@@ -10,9 +10,7 @@ export function decodeCursor<T extends z.ZodType>(cursor: string, shape: T): z.i
   try {
     return shape.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
   } catch {
-    throw new DomainError("invalid", "INVALID_CURSOR", "The cursor is not one this API issued", {
-      cursor,
-    });
+    throw new DomainError("INVALID_CURSOR", { cursor });
   }
 }
 

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { issueToken, type Role } from "@flashstock/core/auth/index";
+import { errorRegistry } from "@flashstock/core/error";
 import { type ApiResponse, call } from "@flashstock/testing/api";
 import {
   checkLedger,
@@ -34,29 +35,7 @@ const t = useDatabase({ poolSize: 5 });
 // The contract
 // ---------------------------------------------------------------------------------------------
 
-const DOCUMENTED_CODES = [
-  "VALIDATION_FAILED",
-  "MALFORMED_JSON",
-  "UNSUPPORTED_MEDIA_TYPE",
-  "BODY_TOO_LARGE",
-  "UNAUTHENTICATED",
-  "INVALID_CREDENTIALS",
-  "FORBIDDEN",
-  "NOT_FOUND",
-  "METHOD_NOT_ALLOWED",
-  "MALFORMED_PATH",
-  "INVALID_CURSOR",
-  "EMAIL_TAKEN",
-  "SKU_EXISTS",
-  "INSUFFICIENT_STOCK",
-  "CART_CLOSED",
-  "CART_EMPTY",
-  "CART_LINE_LIMIT",
-  "CURRENCY_MISMATCH",
-  "INVALID_STATE",
-  "IDEMPOTENCY_KEY_REUSED",
-  "STOCK_LIMIT_EXCEEDED",
-];
+const DOCUMENTED_CODES = Object.keys(errorRegistry);
 
 const MAX_BODY_BYTES = 64 * 1024;
 

@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { type ErrorCode, messageOf, statusOf } from "@flashstock/core/error";
 import { withGrants } from "@flashstock/functions/lib/grants";
 import type {
   APIGatewayProxyEventV2,
@@ -40,10 +41,15 @@ export interface HttpResponse {
   body: string;
 }
 
-const jsonError = (statusCode: number, code: string, message: string, headers = {}) => ({
-  statusCode,
+/** An answer API Gateway gives itself, before any handler runs, in the API's error shape. */
+const gatewayError = (
+  code: ErrorCode,
+  details?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) => ({
+  statusCode: statusOf(code),
   headers: { "content-type": "application/json", ...headers },
-  body: JSON.stringify({ error: { code, message } }),
+  body: JSON.stringify({ error: { code, message: messageOf(code, details) } }),
 });
 
 /**
@@ -54,14 +60,11 @@ export function createDispatcher(routes: readonly HttpRoute[]) {
   const match = createRouter(routes);
   return async function dispatch(req: HttpRequestLike): Promise<HttpResponse> {
     const found = match(req.method, req.rawPath);
-    if (found.kind === "not_found") return jsonError(404, "NOT_FOUND", "No such route");
-    if (found.kind === "bad_path") {
-      return jsonError(400, "MALFORMED_PATH", "The path is not valid percent-encoding");
-    }
+    if (found.kind === "not_found") return gatewayError("NOT_FOUND");
+    if (found.kind === "bad_path") return gatewayError("MALFORMED_PATH");
     if (found.kind === "method_not_allowed") {
-      return jsonError(405, "METHOD_NOT_ALLOWED", `Use ${found.allow.join(", ")}`, {
-        allow: found.allow.join(", "),
-      });
+      const allow = found.allow.join(", ");
+      return gatewayError("METHOD_NOT_ALLOWED", { allow }, { allow });
     }
     const { route, pathParameters } = found;
     const routeKey = `${route.method} ${route.path}`;

@@ -107,7 +107,7 @@ export async function createUser(
     return toUser(rows[0] as UserRow);
   } catch (err) {
     if (isSqlState(err, "23505")) {
-      throw new DomainError("conflict", "EMAIL_TAKEN", "An account with this email already exists");
+      throw new DomainError("EMAIL_TAKEN");
     }
     throw err;
   }
@@ -125,7 +125,7 @@ export async function login(db: Queryable, input: LoginInput): Promise<User> {
   decoyHash ??= hashPassword(randomBytes(16).toString("hex"));
   const ok = await verifyPassword(input.password, row?.password_hash ?? (await decoyHash));
   if (!row || !ok) {
-    throw new DomainError("unauthenticated", "INVALID_CREDENTIALS", "Email or password is wrong");
+    throw new DomainError("INVALID_CREDENTIALS");
   }
   return toUser(row);
 }
@@ -217,5 +217,5 @@ export async function verifyToken(config: TokenConfig, token: string): Promise<P
   }
 }
 
-export const unauthenticated = (message = "A valid bearer token is required") =>
-  new DomainError("unauthenticated", "UNAUTHENTICATED", message);
+export const unauthenticated = (message?: string) =>
+  new DomainError("UNAUTHENTICATED", undefined, { message });

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import type { Principal } from "../auth/index.ts";
 import { DEFAULT_CURRENCY } from "../catalog/index.ts";
-import type { Db, Queryable } from "../db/index.ts";
+import type { Db, Queryable } from "../db/types.ts";
 import { DomainError, insufficientStockForSku, notFound } from "../error.ts";
 
 /** Per line. Large enough for any retail basket, small enough that totals stay exact in a double. */
@@ -47,10 +47,7 @@ function assertAccess(cart: CartRow | undefined, id: string, principal?: Princip
   return cart;
 }
 
-const cartClosed = (id: string) =>
-  new DomainError("conflict", "CART_CLOSED", "The cart has already been checked out", {
-    cartId: id,
-  });
+const cartClosed = (id: string) => new DomainError("CART_CLOSED", { cartId: id });
 
 export async function createCart(db: Queryable, principal?: Principal): Promise<Cart> {
   const { rows } = await db.query<CartRow>(
@@ -133,20 +130,14 @@ export async function setItem(
       );
       const { lines, currencies } = others.rows[0] as { lines: number; currencies: string[] };
       if (currencies.some((c) => c !== stock.currency)) {
-        throw new DomainError(
-          "conflict",
-          "CURRENCY_MISMATCH",
-          "All items of a cart must be priced in one currency",
-          { sku, currency: stock.currency, cartCurrency: currencies[0] },
-        );
+        throw new DomainError("CURRENCY_MISMATCH", {
+          sku,
+          currency: stock.currency,
+          cartCurrency: currencies[0],
+        });
       }
       if (lines >= MAX_CART_LINES) {
-        throw new DomainError(
-          "conflict",
-          "CART_LINE_LIMIT",
-          `A cart holds at most ${MAX_CART_LINES} different products`,
-          { max: MAX_CART_LINES },
-        );
+        throw new DomainError("CART_LINE_LIMIT", { max: MAX_CART_LINES });
       }
       await tx.query(
         `INSERT INTO cart_items (cart_id, sku, quantity) VALUES ($1, $2, $3)

@@ -187,9 +187,7 @@ export async function createProduct(
     });
   } catch (err) {
     if (isSqlState(err, "23505")) {
-      throw new DomainError("conflict", "SKU_EXISTS", `A product with SKU ${input.sku} exists`, {
-        sku: input.sku,
-      });
+      throw new DomainError("SKU_EXISTS", { sku: input.sku });
     }
     throw err;
   }

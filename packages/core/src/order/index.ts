@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { isStaff, type Principal, type Role } from "../auth/index.ts";
-import type { Db, Queryable } from "../db/index.ts";
+import type { Db, Queryable } from "../db/types.ts";
 import { DomainError, forbidden, notFound } from "../error.ts";
 import { decodeCursor, encodeCursor, Limit, type Page } from "../pagination.ts";
 
@@ -135,11 +135,11 @@ const cancellable: readonly OrderStatus[] = ["placed", "on_hold"];
 const cancellingStaff: readonly Role[] = ["ops", "admin"];
 
 const invalidState = (id: string, status: OrderStatus, action: string, allowed: OrderStatus[]) =>
-  new DomainError("conflict", "INVALID_STATE", `An order that is ${status} cannot be ${action}`, {
-    orderId: id,
-    status,
-    allowed,
-  });
+  new DomainError(
+    "INVALID_STATE",
+    { orderId: id, status, allowed },
+    { message: `An order that is ${status} cannot be ${action}` },
+  );
 
 /** The data of order.placed, order.held and order.released: the whole order, for consumers. */
 const orderEventData = `jsonb_build_object(

@@ -6,7 +6,7 @@ import {
   unauthenticated,
   verifyToken,
 } from "@flashstock/core/auth/index";
-import { DomainError, type ErrorKind } from "@flashstock/core/error";
+import { DomainError, type ErrorCode, messageOf, statusOf } from "@flashstock/core/error";
 import { runCollectingEvents } from "@flashstock/core/events/outbox";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type {
@@ -61,17 +61,6 @@ export const reply = (
 export const created = (body: unknown, headers?: Record<string, string>) =>
   reply(201, body, headers);
 
-const statusByKind: Record<ErrorKind, number> = {
-  invalid: 400,
-  unauthenticated: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  too_large: 413,
-  unprocessable: 422,
-  unavailable: 503,
-};
-
 const json = (
   statusCode: number,
   body: unknown,
@@ -82,15 +71,12 @@ const json = (
   body: JSON.stringify(body),
 });
 
-export function errorBody(code: string, message: string, details?: Record<string, unknown>) {
+export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>) {
   return { error: details ? { code, message, details } : { code, message } };
 }
 
-const invalid = (code: string, message: string, details?: Record<string, unknown>) =>
-  new DomainError("invalid", code, message, details);
-
 function validationError(where: string, error: z.ZodError): DomainError {
-  return invalid("VALIDATION_FAILED", `The request ${where} is invalid`, {
+  return new DomainError("VALIDATION_FAILED", {
     in: where,
     issues: error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
   });
@@ -101,18 +87,17 @@ const errorMapping = (): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
   onError: (request) => {
     const err = request.error;
     if (err instanceof DomainError) {
-      const status = statusByKind[err.kind];
-      (status >= 500 ? logger.error : logger.info).call(logger, "request failed", {
-        status,
+      (err.status >= 500 ? logger.error : logger.info).call(logger, "request failed", {
+        status: err.status,
         code: err.code,
       });
-      request.response = json(status, errorBody(err.code, err.message, err.details));
+      request.response = json(err.status, errorBody(err.code, err.message, err.details));
       return;
     }
     logger.error("unhandled error", err as Error);
     request.response = json(
-      500,
-      errorBody("INTERNAL_ERROR", "Something went wrong on our side; it has been logged"),
+      statusOf("INTERNAL_ERROR"),
+      errorBody("INTERNAL_ERROR", messageOf("INTERNAL_ERROR")),
     );
   },
 });
@@ -187,7 +172,7 @@ function findBadString(root: unknown): string | undefined {
 function checkStrings(where: string, value: unknown): void {
   const bad = findBadString(value);
   if (bad !== undefined) {
-    throw invalid("VALIDATION_FAILED", `The request ${where} is invalid`, {
+    throw new DomainError("VALIDATION_FAILED", {
       in: where,
       issues: [{ path: bad, message: "must not contain NUL characters or unpaired surrogates" }],
     });
@@ -197,34 +182,41 @@ function checkStrings(where: string, value: unknown): void {
 function readBody(event: APIGatewayProxyEventV2): unknown {
   const raw = event.body;
   if (raw === undefined || raw === null || raw === "") {
-    throw invalid("VALIDATION_FAILED", "The request body is required", { in: "body" });
+    throw new DomainError(
+      "VALIDATION_FAILED",
+      { in: "body" },
+      {
+        message: "The request body is required",
+      },
+    );
   }
   const limit = config().maxBodyBytes;
   const bytes = event.isBase64Encoded ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
   if (bytes.length > limit) {
-    throw new DomainError("too_large", "BODY_TOO_LARGE", `The body exceeds ${limit} bytes`, {
-      limit,
-      size: bytes.length,
-    });
+    throw new DomainError("BODY_TOO_LARGE", { limit, size: bytes.length });
   }
   const type = event.headers?.["content-type"];
   if (type !== undefined && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
-    throw invalid("UNSUPPORTED_MEDIA_TYPE", "The body must be application/json", {
-      contentType: type,
-    });
+    throw new DomainError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      { contentType: type },
+      { message: "The body must be application/json" },
+    );
   }
   // A compressed body would be parsed as if it were plain (API Gateway does not decompress), so a
   // body that says it is encoded is refused rather than guessed at.
   const encoding = event.headers?.["content-encoding"];
   if (encoding !== undefined && !/^\s*identity\s*$/i.test(encoding)) {
-    throw invalid("UNSUPPORTED_MEDIA_TYPE", "The body must not be content-encoded", {
-      contentEncoding: encoding,
-    });
+    throw new DomainError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      { contentEncoding: encoding },
+      { message: "The body must not be content-encoded" },
+    );
   }
   try {
     return JSON.parse(bytes.toString("utf8"));
   } catch {
-    throw invalid("MALFORMED_JSON", "The request body is not valid JSON");
+    throw new DomainError("MALFORMED_JSON");
   }
 }
 
