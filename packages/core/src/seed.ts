@@ -1,5 +1,5 @@
 import { type CreateProductInput, createProduct } from "./catalog/index.ts";
-import type { Db } from "./db/index.ts";
+import type { Db } from "./db/types.ts";
 
 type DemoProduct = Omit<
   CreateProductInput,

@@ -3,10 +3,10 @@ import * as z from "zod";
 import type { Principal } from "../auth/index.ts";
 import { CartId } from "../cart/index.ts";
 import { batched, perKey } from "../db/coalesce.ts";
-import type { Queryable } from "../db/index.ts";
+import type { Queryable } from "../db/types.ts";
 import { DomainError, insufficientStock, serviceUnavailable } from "../error.ts";
 import type { DomainEvent } from "../events/index.ts";
-import { noteCommittedEvents } from "../events/outbox.ts";
+import { collectCommittedEvents } from "../events/outbox.ts";
 import { type Order, toOrder } from "../order/index.ts";
 
 const Line = (max: number) => z.string().trim().min(1).max(max);
@@ -137,7 +137,7 @@ export async function placeOrder(
       );
     }
     // One statement in autocommit: it has committed by the time the answer is here.
-    noteCommittedEvents(result.events);
+    collectCommittedEvents(result.events);
     return { replayed: result.replayed, order: toOrder(result.order) };
   } catch (err) {
     // Re-raise with the shared constructor so every INSUFFICIENT_STOCK reads the same.

@@ -1,43 +1,11 @@
-import { DomainError, type ErrorKind, serviceUnavailable } from "../error.ts";
-import type { DomainEvent } from "../events/index.ts";
-import { isCollectingEvents, noteCommittedEvents } from "../events/outbox.ts";
+import { DomainError, isErrorCode, serviceUnavailable } from "../error.ts";
+import type { Db, DbConfig, NeonOptions, Queryable, QueryResult } from "./types.ts";
+
+export type { Db, DbConfig, NeonOptions, Queryable, QueryResult } from "./types.ts";
 
 /** bigint columns (money) hold values far below 2^53: read them as numbers, not strings. */
 const INT8 = 20;
 const readInt8AsNumber = (v: string) => Number(v);
-
-export interface QueryResult<R> {
-  rows: R[];
-  rowCount: number | null;
-}
-
-/** What the domain needs of a database: a query, and a transaction made of queries. */
-export interface Queryable {
-  query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
-}
-
-export interface Db extends Queryable {
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
-  end(): Promise<void>;
-}
-
-export interface DbConfig {
-  url: string;
-  /** `pg` for a regular Postgres over TCP, `neon` for Neon's serverless driver (WebSocket). */
-  driver?: "pg" | "neon";
-  /** Pool size. A Lambda serves one request at a time, so 1 is right there; locally more. */
-  max?: number;
-  /** Neon driver only. Unset (the cloud): the driver's defaults, a secure WebSocket to Neon. */
-  neon?: NeonOptions;
-}
-
-/** Points the Neon driver at another WebSocket-to-Postgres proxy than Neon's, e.g. a local one in tests. */
-export interface NeonOptions {
-  /** `host:port/path` (the driver appends `?address=<db host>:<db port>`), or a function of both. */
-  wsProxy: string | ((host: string, port: number | string) => string);
-  /** `wss:` (default) or plain `ws:`; plain only for a proxy on the same machine. */
-  secure?: boolean;
-}
 
 interface PoolLike {
   query(text: string, values?: unknown[]): Promise<QueryResult<never>>;
@@ -166,6 +134,24 @@ function lease(pool: PoolLike): Promise<Lease> {
   });
 }
 
+/**
+ * Something that must act on a transaction just before its COMMIT and again once it has committed:
+ * the outbox registers one, to hand a transaction's events on for publishing (events/outbox.ts).
+ * This module knows nothing of what observers do.
+ */
+export interface CommitObserver {
+  /**
+   * Called inside the transaction, after its work, before COMMIT. What it returns is called once
+   * COMMIT has succeeded; undefined when it has nothing to do for this transaction.
+   */
+  beforeCommit(tx: Queryable): Promise<(() => void) | undefined>;
+}
+const observers: CommitObserver[] = [];
+
+export function observeCommits(observer: CommitObserver): void {
+  observers.push(observer);
+}
+
 async function runTransaction<T>(pool: PoolLike, work: (tx: Queryable) => Promise<T>): Promise<T> {
   // An error heard on the client fails the transaction's next query (a 503), and the client is
   // destroyed on release, not returned to the pool.
@@ -177,17 +163,10 @@ async function runTransaction<T>(pool: PoolLike, work: (tx: Queryable) => Promis
       query: (text, values) => translateErrors(() => client.query(text, values)),
     };
     const result = await work(tx);
-    // Inside a request or a consumer, the events this transaction wrote are read before COMMIT
-    // and handed over after it, so that they can be published at once (see events/outbox.ts).
-    const events = isCollectingEvents()
-      ? (
-          await tx.query<{ events: DomainEvent[] }>(
-            "SELECT events_of_current_transaction() AS events",
-          )
-        ).rows[0]?.events
-      : undefined;
+    const afterCommit = [];
+    for (const observer of observers) afterCommit.push(await observer.beforeCommit(tx));
     await translateErrors(() => client.query("COMMIT"));
-    if (events) noteCommittedEvents(events);
+    for (const committed of afterCommit) committed?.();
     return result;
   } catch (err) {
     try {
@@ -216,12 +195,8 @@ async function withRetry<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
   }
 }
 
-const kindBySqlState: Record<string, ErrorKind> = {
-  FS400: "invalid",
-  FS404: "not_found",
-  FS409: "conflict",
-  FS422: "unprocessable",
-};
+/** SQL raises the registry's codes with SQLSTATE FS + the code's status, e.g. FS409 CART_CLOSED. */
+const raisedBySql = /^FS\d{3}$/;
 
 /** Connection-level failures: the request did not reach a verdict, the client may retry. */
 const unavailableCodes = new Set([
@@ -246,27 +221,24 @@ async function translateErrors<T>(run: () => Promise<T>): Promise<T> {
 function translate(err: unknown): unknown {
   if (err instanceof DomainError) return err;
   const e = err as { code?: string; message?: string; detail?: string };
-  const kind = e.code ? kindBySqlState[e.code] : undefined;
   // A validly signed token whose user row is gone (a deleted account) must not become a 500 when
   // the first write that references the user fails its foreign key.
   if (
     e.code === "23503" &&
     /customer_id_fkey$/.test((err as { constraint?: string }).constraint ?? "")
   ) {
-    return new DomainError(
-      "unauthenticated",
-      "UNAUTHENTICATED",
-      "The account of this token no longer exists",
-    );
+    return new DomainError("UNAUTHENTICATED", undefined, {
+      message: "The account of this token no longer exists",
+    });
   }
-  if (kind && e.message) {
+  if (e.code && raisedBySql.test(e.code) && e.message && isErrorCode(e.message)) {
     let details: Record<string, unknown> | undefined;
     try {
       details = e.detail ? JSON.parse(e.detail) : undefined;
     } catch {
       details = undefined;
     }
-    return new DomainError(kind, e.message, describe(e.message), details);
+    return new DomainError(e.message, details);
   }
   if (
     (e.code && (unavailableCodes.has(e.code) || e.code.startsWith("08"))) ||
@@ -274,27 +246,10 @@ function translate(err: unknown): unknown {
       e.message ?? "",
     )
   ) {
-    return serviceUnavailable(
-      "The database is unavailable; retry the request (with the same Idempotency-Key for checkout)",
-      { cause: err },
-    );
+    return serviceUnavailable(undefined, { cause: err });
   }
   // Keep the driver error as the cause so that retry logic and logs can see the SQLSTATE.
   return Object.assign(new Error(e.message ?? String(err), { cause: err }), { code: e.code });
-}
-
-const messages: Record<string, string> = {
-  IDEMPOTENCY_KEY_REUSED: "This Idempotency-Key was already used with a different request body",
-  NOT_FOUND: "Not found",
-  CART_CLOSED: "The cart has already been checked out",
-  CART_EMPTY: "The cart has no items",
-  CURRENCY_MISMATCH: "All items of an order must be priced in one currency",
-  INSUFFICIENT_STOCK: "Not enough stock",
-  STOCK_LIMIT_EXCEEDED: "Stock cannot exceed 1,000,000,000 units",
-};
-
-function describe(code: string): string {
-  return messages[code] ?? code;
 }
 
 /** True when a driver error is the given SQLSTATE (e.g. 23505 unique_violation). */

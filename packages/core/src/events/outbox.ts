@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { batched, perKey } from "../db/coalesce.ts";
-import type { Db, Queryable } from "../db/index.ts";
+import { observeCommits } from "../db/index.ts";
+import type { Db, Queryable } from "../db/types.ts";
 import type { DomainEvent } from "./index.ts";
 
 /**
@@ -16,16 +17,27 @@ export interface PublishOutcome {
 }
 
 // The events committed during one request or one consumed message, gathered without threading a
-// list through every core function: a transaction that commits inside runCollectingEvents reads
-// its own unpublished outbox rows just before COMMIT (one index lookup) and adds them here.
+// list through every core function. A transaction reads its own unpublished outbox rows (one index
+// lookup on their transaction id) just before COMMIT, and they are collected once it has
+// committed: by the observer below for every db.transaction, and by checkout for place_order,
+// which is one statement in autocommit (no "before COMMIT" to hook into) and returns its events.
 const committed = new AsyncLocalStorage<DomainEvent[]>();
 
-export const isCollectingEvents = () => committed.getStore() !== undefined;
-
-/** Called by the database layer once a transaction that wrote these events has committed. */
-export function noteCommittedEvents(events: readonly DomainEvent[]): void {
+/** Hands events whose transaction has committed to the request or message that committed them. */
+export function collectCommittedEvents(events: readonly DomainEvent[]): void {
   if (events.length > 0) committed.getStore()?.push(...events);
 }
+
+observeCommits({
+  beforeCommit: async (tx) => {
+    if (committed.getStore() === undefined) return undefined;
+    const { rows } = await tx.query<{ events: DomainEvent[] }>(
+      "SELECT events_of_current_transaction() AS events",
+    );
+    const events = rows[0]?.events ?? [];
+    return () => collectCommittedEvents(events);
+  },
+});
 
 /**
  * Runs `work`, then hands every event its transactions committed to `afterwards`, also when

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { MAX_STOCK } from "../catalog/index.ts";
-import type { Db, Queryable } from "../db/index.ts";
+import type { Db, Queryable } from "../db/types.ts";
 import { insufficientStockForSku, notFound } from "../error.ts";
 import { decodeCursor, encodeCursor, type Page } from "../pagination.ts";
 

@@ -1,4 +1,4 @@
-import type { Queryable } from "../db/index.ts";
+import type { Queryable } from "../db/types.ts";
 import type { InventoryEventData } from "../events/index.ts";
 import type { Order } from "../order/index.ts";
 import type { Email } from "./mailer.ts";
