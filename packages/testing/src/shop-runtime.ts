@@ -10,6 +10,11 @@ export interface ShopRuntime {
   /** This file's own recipients, so that its emails can be told apart in the shared emulator. */
   stockManager: string;
   ops: string;
+  /**
+   * The `application_name` of every connection the runtime opens (it is on its DATABASE_URL): a
+   * scenario that terminates backends picks the runtime's by it, and spares its own pool.
+   */
+  applicationName: string;
 }
 
 /**
@@ -26,15 +31,18 @@ export function useShopRuntime(
   const handle = {
     stockManager: `stock-${id}@example.com`,
     ops: `ops-${id}@example.com`,
+    applicationName: `flashstock-runtime-${id}`,
   } as ShopRuntime;
   let dataDir: string | undefined;
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "flashstock-runtime-"));
     // As root, the embedded Postgres user must be able to reach it.
     await chmod(dataDir, 0o755);
+    const url = new URL(databaseUrl());
+    url.searchParams.set("application_name", handle.applicationName);
     handle.runtime = await startLocalRuntime({
       DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl(),
+      DATABASE_URL: url.toString(),
       PORT: String(await freePort()),
       SEED_DEMO: "0",
       SES_ENDPOINT: inject("sesEndpoint"),
