@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "@flashstock/core/db/index";
 import { createTestProduct, createUser, type TestUser } from "@flashstock/testing/fixtures";
 import type { Answer, CancelAttempt, CheckoutAttempt } from "@flashstock/testing/invariants";
+import pg from "pg";
 
 export interface Reply {
   status: number;
@@ -29,19 +30,56 @@ export const shippingAddress = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A count that can be waited on: scenarios time their faults by it rather than by the clock. */
+class Progress {
+  count = 0;
+  private readonly waiting: { n: number; resolve: () => void }[] = [];
+
+  add(): void {
+    this.count++;
+    for (const w of this.waiting.filter((w) => w.n <= this.count)) {
+      this.waiting.splice(this.waiting.indexOf(w), 1);
+      w.resolve();
+    }
+  }
+
+  /** Resolves as soon as the count reaches `n` (at once if it has). */
+  when(n: number): Promise<void> {
+    if (this.count >= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push({ n, resolve }));
+  }
+}
+
 export class ChaosClient {
   /** Answers outside the documented set for their route: each one fails the scenario. */
   readonly unexpected: { route: string; status: number; code?: string }[] = [];
   /** How many answers of each "status code" kind were seen, e.g. `503 SERVICE_UNAVAILABLE`. */
   readonly tally = new Map<string, number>();
+  private readonly acceptedSoFar = new Progress();
+  private readonly verdictsSoFar = new Progress();
+
   /** Checkouts answered 201 so far: scenarios time their faults by the sale's progress. */
-  accepted = 0;
-  private readonly waiting: { n: number; resolve: () => void }[] = [];
+  get accepted(): number {
+    return this.acceptedSoFar.count;
+  }
 
   /** Resolves as soon as `n` checkouts have been answered 201 (at once if they have). */
   whenAccepted(n: number): Promise<void> {
-    if (this.accepted >= n) return Promise.resolve();
-    return new Promise((resolve) => this.waiting.push({ n, resolve }));
+    return this.acceptedSoFar.when(n);
+  }
+
+  /**
+   * Answers that were a verdict so far, on any route: not a 5xx, not a network error nor a
+   * timeout. Faults paced by these cannot outrun the work they interrupt, whatever the machine's
+   * speed, as faults paced by all answers could: each fault makes failed answers of its own.
+   */
+  get verdicts(): number {
+    return this.verdictsSoFar.count;
+  }
+
+  /** Resolves as soon as `n` answers have been verdicts (at once if they have). */
+  whenVerdicts(n: number): Promise<void> {
+    return this.verdictsSoFar.when(n);
   }
 
   constructor(
@@ -84,6 +122,7 @@ export class ChaosClient {
     }
     const kind = `${reply.status} ${reply.body?.error?.code ?? ""}`.trim();
     this.tally.set(kind, (this.tally.get(kind) ?? 0) + 1);
+    if (reply.status > 0 && reply.status < 500) this.verdictsSoFar.add();
     return reply;
   }
 
@@ -152,13 +191,7 @@ export class ChaosClient {
           body: { cartId, shippingAddress },
         }),
     );
-    if (replies.at(-1)?.status === 201) {
-      this.accepted++;
-      for (const w of this.waiting.filter((w) => w.n <= this.accepted)) {
-        this.waiting.splice(this.waiting.indexOf(w), 1);
-        w.resolve();
-      }
-    }
+    if (replies.at(-1)?.status === 201) this.acceptedSoFar.add();
     return { customerId: customer.id, cartId, key, answers: replies.map(answer) };
   }
 
@@ -199,44 +232,112 @@ function answer(reply: Reply): Answer {
   };
 }
 
+/** What a backendKiller did, for the scenario's report. */
+export interface KillerReport {
+  rounds: number;
+  /** Backends pg_terminate_backend ended, over all rounds. */
+  terminated: number;
+  /**
+   * What went wrong on the killer's own side (a failed round, its session lost, a failed
+   * reconnection): each one is handled here, never left to crash the test process.
+   */
+  errors: string[];
+}
+
 /**
- * Terminates backends of one database from another session, again and again, until stopped:
+ * Terminates the runtime's backends from a session of its own, round after round, until stopped:
  * what a failover, a pooler restart or an operator's pg_terminate_backend does to a running
- * application. A backend inside a consumer's transaction that has recorded its event in
- * processed_events is spared: killing it between SES accepting an email and COMMIT re-sends that
- * email on redelivery, the one window the README documents (SES has no idempotency key), and the
- * scenarios check exactly-once emails.
+ * application. Only backends whose application_name is `applicationName` are touched, so that the
+ * killer's session and the test's own pool survive it.
+ *
+ * Round `i` (from 0) starts when `due(i)` resolves, and at least `minGapMs` after the previous
+ * one: a scenario paces the rounds by the work done (answers a client has seen), so that a loaded
+ * machine gets the same faults per request as an idle one instead of a livelock in which no request
+ * outlives the next round.
+ *
+ * A backend inside a consumer's transaction that has recorded its event in processed_events is
+ * spared: killing it between SES accepting an email and COMMIT re-sends that email on redelivery,
+ * the one window the README documents (SES has no idempotency key), and the scenarios check
+ * exactly-once emails.
  */
-export function backendKiller(
-  // biome-ignore lint/suspicious/noExplicitAny: a pg.Client
-  client: { query: (text: string, values?: unknown[]) => Promise<any> },
-  options: { minIntervalMs?: number; maxIntervalMs?: number } = {},
-) {
-  let running = true;
-  let terminated = 0;
-  let rounds = 0;
-  const min = options.minIntervalMs ?? 20;
-  const max = options.maxIntervalMs ?? 80;
-  const done = (async () => {
-    while (running) {
-      const { rows } = await client.query(
-        `SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid))::int AS n
-           FROM pg_stat_activity a
-          WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
-            AND a.backend_type = 'client backend'
-            AND NOT EXISTS (SELECT 1 FROM pg_locks l
-                             WHERE l.pid = a.pid AND l.relation = 'processed_events'::regclass)`,
-      );
-      terminated += rows[0]?.n ?? 0;
-      rounds++;
-      await sleep(min + Math.random() * (max - min));
+export function backendKiller(options: {
+  /** The database whose backends are terminated; the killer connects to it. */
+  url: string;
+  applicationName: string;
+  due: (round: number) => Promise<void>;
+  minGapMs?: number;
+}) {
+  const report: KillerReport = { rounds: 0, terminated: 0, errors: [] };
+  const failed = (what: string, err: unknown) =>
+    report.errors.push(`${what}: ${(err as Error)?.message ?? String(err)}`);
+  let stopping = false;
+  let stopped!: () => void;
+  const stop = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
+  let session: pg.Client | undefined;
+
+  /** The killer's own session; a new one after the last was lost. */
+  const connect = async (): Promise<pg.Client> => {
+    const client = new pg.Client({
+      connectionString: options.url,
+      application_name: "flashstock-backend-killer",
+    });
+    // A session lost between rounds must not crash the process: the next round reconnects.
+    client.on("error", (err) => {
+      failed("session lost", err);
+      if (session === client) session = undefined;
+    });
+    try {
+      await client.connect();
+    } catch (err) {
+      client.end().catch(() => {});
+      throw err;
     }
+    return client;
+  };
+  const close = async (client: pg.Client | undefined) => {
+    // end() on a connection that is already gone may never settle: stop() must not wait for it.
+    await Promise.race([client?.end().catch(() => {}), sleep(1_000)]);
+  };
+
+  const done = (async () => {
+    for (;;) {
+      // A `due` that fails ends nothing: the round is simply due at once.
+      const due = Promise.resolve(report.rounds).then(options.due);
+      await Promise.race([due.catch(() => {}), stop]);
+      if (stopping) break;
+      try {
+        session ??= await connect();
+        const { rows } = await session.query<{ n: number }>(
+          `SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid))::int AS n
+             FROM pg_stat_activity a
+            WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+              AND a.application_name = $1 AND a.backend_type = 'client backend'
+              AND NOT EXISTS (SELECT 1 FROM pg_locks l
+                               WHERE l.pid = a.pid AND l.relation = 'processed_events'::regclass)`,
+          [options.applicationName],
+        );
+        report.terminated += rows[0]?.n ?? 0;
+      } catch (err) {
+        failed(`round ${report.rounds}`, err);
+        const lost = session;
+        session = undefined;
+        void close(lost);
+      }
+      report.rounds++;
+      await Promise.race([sleep(options.minGapMs ?? 10), stop]);
+    }
+    await close(session);
   })();
+
   return {
-    async stop() {
-      running = false;
+    /** Ends the rounds (one under way finishes first) and closes the session; never rejects. */
+    async stop(): Promise<KillerReport> {
+      stopping = true;
+      stopped();
       await done;
-      return { terminated, rounds };
+      return report;
     },
   };
 }
