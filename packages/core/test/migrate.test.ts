@@ -1,15 +1,14 @@
-import { randomBytes } from "node:crypto";
 import { createDb } from "@flashstock/core/db/index";
 import { migrate } from "@flashstock/core/db/migrate";
-import { admin, databaseUrl } from "@flashstock/testing/database";
+import { useEmptyDatabases } from "@flashstock/testing/database";
 import { describe, expect, it } from "vitest";
+
+const emptyDatabase = useEmptyDatabases("migrate");
 
 describe("migrations", () => {
   it("apply every file once, even when two runners start at the same moment, and again are a no-op", async () => {
     // Prepare: an empty database.
-    const name = `migrate_${randomBytes(6).toString("hex")}`;
-    await admin((c) => c.query(`CREATE DATABASE ${name}`));
-    const db = createDb({ url: databaseUrl(name), max: 4 });
+    const db = createDb({ url: (await emptyDatabase()).url, max: 4 });
     try {
       // Act
       const [first, second] = await Promise.all([migrate(db), migrate(db)]);
@@ -24,7 +23,6 @@ describe("migrations", () => {
       expect(rows.map((r) => r.name)).toEqual(applied.sort());
     } finally {
       await db.end();
-      await admin((c) => c.query(`DROP DATABASE ${name} WITH (FORCE)`));
     }
   });
 });

@@ -58,6 +58,25 @@ export function useDatabase(options: { poolSize?: number } = {}): TestDatabase {
   return handle;
 }
 
+/**
+ * Empty databases (nothing migrated) on the run's server, made on demand by a test file and dropped
+ * after it: for tests of migrations themselves.
+ */
+export function useEmptyDatabases(prefix = "empty"): () => Promise<{ name: string; url: string }> {
+  const made: string[] = [];
+  afterAll(async () => {
+    for (const name of made) {
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    }
+  });
+  return async () => {
+    const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+    await admin((c) => c.query(`CREATE DATABASE ${name}`));
+    made.push(name);
+    return { name, url: databaseUrl(name) };
+  };
+}
+
 export interface LedgerCheck {
   sku: string;
   available: number;

@@ -1,5 +1,6 @@
 /**
- * `npm run migrate -- --stage <stage>`: applies packages/core/migrations to a stage's database.
+ * `npm run migrate -- --stage <stage>`: applies packages/core/migrations, then the SQL definitions
+ * that changed (see core/src/db/migrate.ts), to a stage's database.
  * Never on a request path: a deploy runs it once, before the new functions take traffic.
  *
  * With --stage it re-runs itself under `sst shell --stage <stage>`, which makes the stage's links
@@ -9,7 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { createDb } from "@flashstock/core/db/index";
-import { migrate } from "@flashstock/core/db/migrate";
+import { migrateSchema } from "@flashstock/core/db/migrate";
 import { Resource } from "sst/resource";
 import { secret } from "../lib/config.ts";
 
@@ -58,13 +59,17 @@ async function main() {
   // TCP with TLS works against Neon too, and DDL gains nothing from WebSockets.
   const db = createDb({ url: secret("DatabaseUrl"), driver: "pg", max: 1 });
   try {
-    const applied = await migrate(db);
+    const { migrations, definitions } = await migrateSchema(db);
     const where = stage ? `stage ${stage}` : "DATABASE_URL";
-    console.log(
-      applied.length === 0
-        ? `${where}: up to date`
-        : `${where}: applied ${applied.length} migration(s): ${applied.join(", ")}`,
-    );
+    if (migrations.length === 0 && definitions.length === 0) console.log(`${where}: up to date`);
+    if (migrations.length > 0) {
+      console.log(`${where}: applied ${migrations.length} migration(s): ${migrations.join(", ")}`);
+    }
+    if (definitions.length > 0) {
+      console.log(
+        `${where}: (re)defined ${definitions.length} SQL function(s): ${definitions.join(", ")}`,
+      );
+    }
   } finally {
     await db.end();
   }
