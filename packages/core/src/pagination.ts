@@ -16,6 +16,9 @@ export function decodeCursor<T extends z.ZodType>(cursor: string, shape: T): z.i
 
 export const Limit = z.coerce.number().int().min(1).max(100).default(20);
 
+/** One page of a keyset-paginated list: `nextCursor` is null on the last page. */
+export const Page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;

@@ -24,13 +24,18 @@ export type LoginInput = z.infer<typeof LoginInput>;
 export const StaffInput = RegisterInput.extend({ role: Role.exclude(["customer"]) });
 export type StaffInput = z.infer<typeof StaffInput>;
 
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  createdAt: string;
-}
+export const User = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  name: z.string(),
+  role: Role,
+  createdAt: z.iso.datetime(),
+});
+export type User = z.infer<typeof User>;
+
+/** What register and login answer: the customer, and a bearer token for them. */
+export const Session = z.object({ customer: User, token: z.string() });
+export type Session = z.infer<typeof Session>;
 
 /** Who is calling: the verified claims of a bearer token. */
 export interface Principal {

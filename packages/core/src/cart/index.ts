@@ -14,20 +14,24 @@ export const SetItemInput = z.strictObject({
 });
 export type SetItemInput = z.infer<typeof SetItemInput>;
 
-export interface CartItem {
-  sku: string;
-  name: string;
-  quantity: number;
-  unitPriceCents: number;
-  lineTotalCents: number;
-}
-export interface Cart {
-  id: string;
-  status: "open" | "checked_out";
-  items: CartItem[];
-  subtotalCents: number;
-  currency: string;
-}
+export const CartItem = z.object({
+  sku: z.string(),
+  name: z.string(),
+  quantity: z.number().int(),
+  /** The product's price now: a cart reserves neither stock nor price. */
+  unitPriceCents: z.number().int(),
+  lineTotalCents: z.number().int(),
+});
+export type CartItem = z.infer<typeof CartItem>;
+
+export const Cart = z.object({
+  id: z.uuid(),
+  status: z.enum(["open", "checked_out"]),
+  items: z.array(CartItem),
+  subtotalCents: z.number().int(),
+  currency: z.string(),
+});
+export type Cart = z.infer<typeof Cart>;
 
 interface CartRow {
   id: string;

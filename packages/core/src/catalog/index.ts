@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { type Db, isSqlState, type Queryable } from "../db/index.ts";
 import { DomainError, notFound } from "../error.ts";
-import { decodeCursor, encodeCursor, Limit, type Page } from "../pagination.ts";
+import { decodeCursor, encodeCursor, Limit, Page } from "../pagination.ts";
 
 export const Sku = z
   .string()
@@ -72,17 +72,21 @@ export const ListProductsInput = z.object({
 });
 export type ListProductsInput = z.infer<typeof ListProductsInput>;
 
-export interface Product {
-  sku: string;
-  name: string;
-  description: string;
-  priceCents: number;
-  currency: string;
-  category: string | null;
-  imageUrls: string[];
-  attributes: Record<string, string | number | boolean>;
-  available: number;
-}
+export const Product = z.object({
+  sku: z.string(),
+  name: z.string(),
+  description: z.string(),
+  priceCents: z.number().int(),
+  currency: z.string(),
+  category: z.string().nullable(),
+  imageUrls: z.array(z.string()),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  /** Units that can be sold now. */
+  available: z.number().int(),
+});
+export type Product = z.infer<typeof Product>;
+
+export const ProductPage = Page(Product);
 
 const productColumns = `p.sku, p.name, p.description, p.price_cents, p.currency, p.category,
   p.image_urls, p.attributes, s.available`;

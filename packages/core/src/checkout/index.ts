@@ -7,7 +7,7 @@ import type { Queryable } from "../db/types.ts";
 import { DomainError, insufficientStock, serviceUnavailable } from "../error.ts";
 import type { DomainEvent } from "../events/index.ts";
 import { collectCommittedEvents } from "../events/outbox.ts";
-import { type Order, toOrder } from "../order/index.ts";
+import { Order } from "../order/index.ts";
 
 const Line = (max: number) => z.string().trim().min(1).max(max);
 
@@ -114,7 +114,7 @@ export async function placeOrder(
 ): Promise<PlaceOrderResult> {
   try {
     const { rows } = await db.query<{
-      result: { replayed: boolean; order: Order; events: DomainEvent[] };
+      result: { replayed: boolean; order: unknown; events: DomainEvent[] };
     }>("SELECT place_order($1, $2, $3, $4, $5, $6, make_interval(mins => $7)) AS result", [
       principal.userId,
       idempotencyKey,
@@ -124,12 +124,13 @@ export async function placeOrder(
       addressKey(input.shippingAddress),
       options.duplicateWindowMinutes,
     ]);
-    const result = rows[0]?.result as { replayed: boolean; order: Order; events: DomainEvent[] };
+    const result = rows[0]?.result as { replayed: boolean; order: unknown; events: DomainEvent[] };
+    const order = Order.parse(result.order);
     // place_order commits without waiting for its WAL to reach disk (so that the hot stock row is
     // unlocked sooner); this waits for it, so the order is durable before anyone is told of it.
     // Also after a replay: the first request may have committed a moment ago.
-    const durable = await durableOrdersOf(db)([result.order.id]);
-    if (!durable.has(result.order.id)) {
+    const durable = await durableOrdersOf(db)([order.id]);
+    if (!durable.has(order.id)) {
       // The server restarted between the commit and the flush and took the order with it (and
       // its key, stock decrements and events): nothing happened, so the client may retry.
       throw serviceUnavailable(
@@ -138,7 +139,7 @@ export async function placeOrder(
     }
     // One statement in autocommit: it has committed by the time the answer is here.
     collectCommittedEvents(result.events);
-    return { replayed: result.replayed, order: toOrder(result.order) };
+    return { replayed: result.replayed, order };
   } catch (err) {
     // Re-raise with the shared constructor so every INSUFFICIENT_STOCK reads the same.
     if (err instanceof DomainError && err.code === "INSUFFICIENT_STOCK") {

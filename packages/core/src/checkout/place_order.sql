@@ -45,6 +45,7 @@ DECLARE
   v_hold jsonb;
   v_status text := 'placed';
   v_order jsonb;
+  v_order_data jsonb;
   v_line record;
   v_short jsonb := '[]'::jsonb;
   v_after integer;
@@ -138,19 +139,14 @@ BEGIN
   SELECT v_order_id, l->>'sku', l->>'name', (l->>'quantity')::integer, (l->>'unitPriceCents')::bigint
     FROM jsonb_array_elements(v_lines) l;
 
-  v_order := jsonb_build_object(
-    'id', v_order_id, 'status', v_status, 'customerId', p_customer_id, 'lines', v_lines,
-    'totalCents', v_total, 'currency', v_currency, 'shippingAddress', p_shipping_address,
-    'hold', v_hold,
-    'createdAt', to_char(v_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
+  SELECT order_json(o), order_event_data(o) INTO v_order, v_order_data
+    FROM orders o WHERE o.id = v_order_id;
 
   UPDATE idempotency_keys SET status_code = 201, response = v_order
    WHERE customer_id = p_customer_id AND key = p_idempotency_key;
   INSERT INTO outbox AS o (type, data) VALUES (
     CASE WHEN v_hold IS NULL THEN 'order.placed' ELSE 'order.held' END,
-    jsonb_build_object(
-      'orderId', v_order_id, 'customerId', p_customer_id, 'lines', v_lines, 'totalCents', v_total,
-      'currency', v_currency, 'shippingAddress', p_shipping_address, 'fingerprint', v_fingerprint)
+    v_order_data
     || CASE WHEN v_hold IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('hold', v_hold) END)
   RETURNING outbox_event(o) INTO v_order_event;
 

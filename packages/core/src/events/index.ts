@@ -3,7 +3,8 @@ import * as z from "zod";
 /**
  * The domain events. They are written to the outbox table in the same transaction as the change
  * they describe (by place_order, apply_stock_delta, set_min_quantity and the order transitions), so
- * none is lost between commit and publish. Publishing is outbox.ts's job.
+ * none is lost between commit and publish. Publishing is outbox.ts's job. What each carries is
+ * defined beside the domain that emits it: order/events.ts, inventory/events.ts.
  */
 export const eventTypes = [
   "order.placed",
@@ -28,38 +29,3 @@ export const DomainEvent = z.object({
 export type DomainEvent<T = Record<string, unknown>> = Omit<z.infer<typeof DomainEvent>, "data"> & {
   data: T;
 };
-
-const OrderLine = z.object({
-  sku: z.string(),
-  name: z.string(),
-  quantity: z.number().int(),
-  unitPriceCents: z.number().int(),
-});
-
-export const Hold = z.object({
-  reason: z.literal("SUSPECTED_DUPLICATE"),
-  duplicateOf: z.uuid(),
-});
-
-/** order.placed, order.held and order.released: the whole order, so consumers need no lookup. */
-export const OrderEventData = z.object({
-  orderId: z.uuid(),
-  customerId: z.uuid(),
-  lines: z.array(OrderLine),
-  totalCents: z.number().int(),
-  currency: z.string(),
-  shippingAddress: z.record(z.string(), z.string()),
-  /** Customer, SKUs and quantities, normalised address: equal for the same order placed twice. */
-  fingerprint: z.string(),
-  hold: Hold.optional(),
-});
-export type OrderEventData = z.infer<typeof OrderEventData>;
-
-export const InventoryEventData = z.object({
-  sku: z.string(),
-  available: z.number().int(),
-  minQuantity: z.number().int(),
-  /** The order whose sale (or cancellation) crossed the threshold; null for a manual change. */
-  orderId: z.uuid().nullable(),
-});
-export type InventoryEventData = z.infer<typeof InventoryEventData>;

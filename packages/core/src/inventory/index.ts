@@ -2,7 +2,7 @@ import * as z from "zod";
 import { MAX_STOCK } from "../catalog/index.ts";
 import type { Db, Queryable } from "../db/types.ts";
 import { insufficientStockForSku, notFound } from "../error.ts";
-import { decodeCursor, encodeCursor, type Page } from "../pagination.ts";
+import { decodeCursor, encodeCursor, Page } from "../pagination.ts";
 
 /** Why stock moved. `initial`, `sale` and `cancellation` are written by the system only. */
 export const MovementReason = z.enum([
@@ -54,22 +54,33 @@ export const ListInventoryInput = z.object({
     .transform((v) => v === "true"),
 });
 
-export interface StockLevel {
-  sku: string;
-  available: number;
-  minQuantity: number;
-}
-export interface InventoryItem extends StockLevel {
-  name: string;
-  low: boolean;
-}
-export interface Movement {
-  at: string;
-  delta: number;
-  reason: MovementReason;
-  orderId: string | null;
-  availableAfter: number;
-}
+export const StockLevel = z.object({
+  sku: z.string(),
+  available: z.number().int(),
+  minQuantity: z.number().int(),
+});
+export type StockLevel = z.infer<typeof StockLevel>;
+
+export const InventoryItem = z.object({
+  sku: z.string(),
+  name: z.string(),
+  available: z.number().int(),
+  minQuantity: z.number().int(),
+  /** Strictly below the minimum: the line the low-stock alerts cross. */
+  low: z.boolean(),
+});
+export type InventoryItem = z.infer<typeof InventoryItem>;
+export const InventoryList = z.object({ items: z.array(InventoryItem) });
+
+export const Movement = z.object({
+  at: z.iso.datetime(),
+  delta: z.number().int(),
+  reason: MovementReason,
+  orderId: z.uuid().nullable(),
+  availableAfter: z.number().int(),
+});
+export type Movement = z.infer<typeof Movement>;
+export const MovementPage = Page(Movement);
 
 /** `low` means strictly below the reorder point, the same line the low-stock alerts cross. */
 export async function listInventory(

@@ -1,5 +1,5 @@
 import type { Queryable } from "../db/types.ts";
-import type { InventoryEventData } from "../events/index.ts";
+import type { InventoryEventData } from "../inventory/events.ts";
 import type { Order } from "../order/index.ts";
 import type { Email } from "./mailer.ts";
 

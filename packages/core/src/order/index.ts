@@ -2,75 +2,69 @@ import * as z from "zod";
 import { isStaff, type Principal, type Role } from "../auth/index.ts";
 import type { Db, Queryable } from "../db/types.ts";
 import { DomainError, forbidden, notFound } from "../error.ts";
-import { decodeCursor, encodeCursor, Limit, type Page } from "../pagination.ts";
+import { decodeCursor, encodeCursor, Limit, Page } from "../pagination.ts";
 
 export const OrderStatus = z.enum(["placed", "on_hold", "confirmed", "cancelled"]);
 export type OrderStatus = z.infer<typeof OrderStatus>;
 export const OrderId = z.uuid({ message: "must be an order id (UUID)" });
 
-export interface OrderLine {
-  sku: string;
-  name: string;
-  quantity: number;
-  unitPriceCents: number;
-}
+export const OrderLine = z.object({
+  sku: z.string(),
+  name: z.string(),
+  quantity: z.number().int(),
+  unitPriceCents: z.number().int(),
+});
+export type OrderLine = z.infer<typeof OrderLine>;
+
+/** A shipping address as an order keeps it (checkout's ShippingAddress, once validated). */
+export const Address = z.object({
+  name: z.string(),
+  line1: z.string(),
+  line2: z.string().optional(),
+  city: z.string(),
+  postalCode: z.string(),
+  country: z.string(),
+});
+export type Address = z.infer<typeof Address>;
+
 /**
  * Why an order was held, and, once released, by whom and when. It stays on the order after
  * release as its history.
  */
-export interface OrderHold {
-  reason: "SUSPECTED_DUPLICATE";
-  duplicateOf: string;
-  releasedBy?: string;
-  releasedAt?: string;
-}
-export interface Order {
-  id: string;
-  status: OrderStatus;
-  customerId: string;
-  lines: OrderLine[];
-  totalCents: number;
-  currency: string;
-  shippingAddress: Record<string, string>;
-  hold: OrderHold | null;
-  createdAt: string;
-}
-
-/** One field order for every order the API prints, whether it came from SQL, jsonb or a replay. */
-export const toOrder = (o: Order): Order => ({
-  id: o.id,
-  status: o.status,
-  customerId: o.customerId,
-  lines: o.lines.map((l) => ({
-    sku: l.sku,
-    name: l.name,
-    quantity: l.quantity,
-    unitPriceCents: l.unitPriceCents,
-  })),
-  totalCents: o.totalCents,
-  currency: o.currency,
-  shippingAddress: addressFields(o.shippingAddress),
-  hold: o.hold ?? null,
-  createdAt: o.createdAt,
+export const OrderHold = z.object({
+  reason: z.literal("SUSPECTED_DUPLICATE"),
+  duplicateOf: z.uuid(),
+  releasedBy: z.uuid().optional(),
+  releasedAt: z.iso.datetime().optional(),
 });
+export type OrderHold = z.infer<typeof OrderHold>;
 
-const addressKeys = ["name", "line1", "line2", "city", "postalCode", "country"];
-const addressFields = (a: Record<string, string>) =>
-  Object.fromEntries(addressKeys.filter((k) => a[k] !== undefined).map((k) => [k, a[k] as string]));
+/**
+ * An order as the API answers it. SQL assembles it (order_json.sql) and parsing through this
+ * schema gives every answer the same keys in the same order, whether it was read, returned by a
+ * transition, or replayed from the idempotency key.
+ */
+export const Order = z.object({
+  id: z.uuid(),
+  status: OrderStatus,
+  customerId: z.uuid(),
+  lines: z.array(OrderLine),
+  totalCents: z.number().int(),
+  currency: z.string(),
+  shippingAddress: Address,
+  hold: OrderHold.nullable(),
+  createdAt: z.iso.datetime(),
+});
+export type Order = z.infer<typeof Order>;
 
-const orderSelect = `
-  SELECT o.id, o.status, o.customer_id AS "customerId", o.total_cents AS "totalCents",
-         o.currency, o.shipping_address AS "shippingAddress", o.hold, o.created_at AS "createdAt",
-         (SELECT json_agg(json_build_object('sku', l.sku, 'name', l.name, 'quantity', l.quantity,
-                                            'unitPriceCents', l.unit_price_cents) ORDER BY l.sku)
-            FROM order_lines l WHERE l.order_id = o.id) AS lines
-    FROM orders o`;
+export const OrderPage = Page(Order);
 
-type OrderRow = Omit<Order, "createdAt"> & { createdAt: Date };
-const fromRow = (r: OrderRow): Order => toOrder({ ...r, createdAt: r.createdAt.toISOString() });
+const ordersJson = "SELECT order_json(o) AS order FROM orders o";
+type OrderRow = { order: unknown };
+const fromRow = (row: OrderRow): Order => Order.parse(row.order);
 
 /** Customers see their own orders only; to them anyone else's order does not exist. */
-function assertCanRead(order: OrderRow | undefined, id: string, principal: Principal): OrderRow {
+function assertCanRead(order: Order | undefined, id: string, principal: Principal): Order {
   if (!order || (!isStaff(principal) && order.customerId !== principal.userId)) {
     throw notFound("Order", { orderId: id });
   }
@@ -79,13 +73,12 @@ function assertCanRead(order: OrderRow | undefined, id: string, principal: Princ
 
 /** An order by id, for the system's own consumers (no principal, no access check). */
 export async function findOrder(db: Queryable, id: string): Promise<Order | undefined> {
-  const { rows } = await db.query<OrderRow>(`${orderSelect} WHERE o.id = $1`, [id]);
+  const { rows } = await db.query<OrderRow>(`${ordersJson} WHERE o.id = $1`, [id]);
   return rows[0] && fromRow(rows[0]);
 }
 
 export async function getOrder(db: Queryable, id: string, principal: Principal): Promise<Order> {
-  const { rows } = await db.query<OrderRow>(`${orderSelect} WHERE o.id = $1`, [id]);
-  return fromRow(assertCanRead(rows[0], id, principal));
+  return assertCanRead(await findOrder(db, id), id, principal);
 }
 
 export const ListOrdersInput = z.object({
@@ -109,7 +102,7 @@ export async function listOrders(
 ): Promise<Page<Order>> {
   const after = input.cursor ? decodeCursor(input.cursor, OrderCursor) : null;
   const { rows } = await db.query<OrderRow>(
-    `${orderSelect}
+    `${ordersJson}
       WHERE ($1::uuid IS NULL OR o.customer_id = $1)
         AND ($2::text IS NULL OR o.status = $2)
         AND ($3::timestamptz IS NULL OR (o.created_at, o.id) < ($3, $4::uuid))
@@ -131,6 +124,12 @@ export async function listOrders(
   };
 }
 
+/** The order, locked for a transition until the transaction ends. */
+async function lockOrder(tx: Queryable, id: string): Promise<Order | undefined> {
+  const { rows } = await tx.query<OrderRow>(`${ordersJson} WHERE o.id = $1 FOR UPDATE OF o`, [id]);
+  return rows[0] && fromRow(rows[0]);
+}
+
 const cancellable: readonly OrderStatus[] = ["placed", "on_hold"];
 const cancellingStaff: readonly Role[] = ["ops", "admin"];
 
@@ -141,15 +140,6 @@ const invalidState = (id: string, status: OrderStatus, action: string, allowed: 
     { message: `An order that is ${status} cannot be ${action}` },
   );
 
-/** The data of order.placed, order.held and order.released: the whole order, for consumers. */
-const orderEventData = `jsonb_build_object(
-  'orderId', o.id, 'customerId', o.customer_id,
-  'lines', (SELECT jsonb_agg(jsonb_build_object('sku', l.sku, 'name', l.name, 'quantity', l.quantity,
-                                                'unitPriceCents', l.unit_price_cents) ORDER BY l.sku)
-              FROM order_lines l WHERE l.order_id = o.id),
-  'totalCents', o.total_cents, 'currency', o.currency, 'shippingAddress', o.shipping_address,
-  'fingerprint', o.fingerprint)`;
-
 /**
  * Order operations decide that a held order is genuine: it becomes `placed` and an
  * `order.released` event carries it to fulfilment (the order-events consumer confirms it). The
@@ -157,26 +147,23 @@ const orderEventData = `jsonb_build_object(
  */
 export async function releaseOrder(db: Db, id: string, principal: Principal): Promise<Order> {
   return db.transaction(async (tx) => {
-    const { rows } = await tx.query<OrderRow>(`${orderSelect} WHERE o.id = $1 FOR UPDATE OF o`, [
-      id,
-    ]);
-    const order = assertCanRead(rows[0], id, principal);
+    const order = assertCanRead(await lockOrder(tx, id), id, principal);
     if (order.status !== "on_hold") throw invalidState(id, order.status, "released", ["on_hold"]);
-    const released = await tx.query<{ hold: OrderHold }>(
+    const { rows } = await tx.query<OrderRow>(
       `UPDATE orders o SET status = 'placed', updated_at = now(),
               hold = o.hold || jsonb_build_object('releasedBy', $2::uuid,
                 'releasedAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
         WHERE o.id = $1
-       RETURNING o.hold`,
+       RETURNING order_json(o) AS order`,
       [id, principal.userId],
     );
     await tx.query(
       `INSERT INTO outbox (type, data)
-       SELECT 'order.released', ${orderEventData} || jsonb_build_object('releasedBy', $2::uuid)
+       SELECT 'order.released', order_event_data(o) || jsonb_build_object('releasedBy', $2::uuid)
          FROM orders o WHERE o.id = $1`,
       [id, principal.userId],
     );
-    return fromRow({ ...order, status: "placed", hold: released.rows[0]?.hold ?? order.hold });
+    return fromRow(rows[0] as OrderRow);
   });
 }
 
@@ -206,19 +193,18 @@ export async function confirmOrder(db: Queryable, id: string): Promise<Order | n
  */
 export async function cancelOrder(db: Db, id: string, principal: Principal): Promise<Order> {
   return db.transaction(async (tx) => {
-    const { rows } = await tx.query<OrderRow>(`${orderSelect} WHERE o.id = $1 FOR UPDATE OF o`, [
-      id,
-    ]);
-    const order = assertCanRead(rows[0], id, principal);
+    const order = assertCanRead(await lockOrder(tx, id), id, principal);
     if (order.customerId !== principal.userId && !cancellingStaff.includes(principal.role)) {
       throw forbidden();
     }
     if (!cancellable.includes(order.status)) {
       throw invalidState(id, order.status, "cancelled", [...cancellable]);
     }
-    await tx.query("UPDATE orders SET status = 'cancelled', updated_at = now() WHERE id = $1", [
-      id,
-    ]);
+    const { rows } = await tx.query<OrderRow>(
+      `UPDATE orders o SET status = 'cancelled', updated_at = now() WHERE o.id = $1
+       RETURNING order_json(o) AS order`,
+      [id],
+    );
     for (const line of order.lines) {
       await tx.query("SELECT apply_stock_delta($1, $2, 'cancellation', $3, $4, NULL)", [
         line.sku,
@@ -232,6 +218,6 @@ export async function cancelOrder(db: Db, id: string, principal: Principal): Pro
          'orderId', $1::uuid, 'customerId', $2::uuid, 'cancelledBy', $3::uuid, 'lines', $4::jsonb))`,
       [id, order.customerId, principal.userId, JSON.stringify(order.lines)],
     );
-    return fromRow({ ...order, status: "cancelled" });
+    return fromRow(rows[0] as OrderRow);
   });
 }

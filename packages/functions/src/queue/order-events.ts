@@ -1,6 +1,6 @@
-import { OrderEventData } from "@flashstock/core/events/index";
 import { processOnce } from "@flashstock/core/events/outbox";
 import * as Notification from "@flashstock/core/notification/index";
+import { OrderEventData } from "@flashstock/core/order/events";
 import * as Orders from "@flashstock/core/order/index";
 import { emailConfig } from "../lib/config.ts";
 import { consumer } from "../lib/queue.ts";

@@ -1,5 +1,5 @@
-import { InventoryEventData } from "@flashstock/core/events/index";
 import { processOnce } from "@flashstock/core/events/outbox";
+import { InventoryEventData } from "@flashstock/core/inventory/events";
 import * as Notification from "@flashstock/core/notification/index";
 import { emailConfig } from "../lib/config.ts";
 import { consumer } from "../lib/queue.ts";
