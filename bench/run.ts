@@ -230,7 +230,10 @@ function formatRow(r: Row): string {
   return `${r.strategy.padEnd(18)} ${String(r.connections).padStart(3)} conns  ${fmt(r.throughput).padStart(6)}/s  p50 ${fmt(r.p50Ms, 1)} ms  p99 ${fmt(r.p99Ms, 1)} ms  oversold ${r.oversold}  errors ${r.errors}  x${fmt(r.ratioToCeiling, 2)}${r.firstError ? `  (${r.firstError})` : ""}`;
 }
 
-/** The issue's targets, each with the figure that decides it. */
+/**
+ * The performance targets (checkout throughput, no overselling, bundle size, import time), each
+ * with the figure that decides it.
+ */
 // biome-ignore lint/suspicious/noExplicitAny: the report is plain JSON
 function targets(report: any): string[] {
   const rows = report.rows as Row[];

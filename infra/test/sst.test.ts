@@ -1,5 +1,5 @@
 /**
- * The SST side of issue 4, proven without an account: the SST CLI cannot run here (it downloads
+ * The SST deploy, proven without an account: the SST CLI cannot run here (it downloads
  * Pulumi), so these tests hold the parts that are ours. `sstPlan()` (pure) against the topology,
  * and `sst.config.ts` + `infra/sst.ts` run against recording stand-ins for the `sst.aws.*`
  * constructors, to check what they would be called with. What SST then does with those arguments

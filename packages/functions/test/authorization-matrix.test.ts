@@ -1,5 +1,5 @@
 /**
- * The authorization matrix (issue 6): every route of the topology, called by every kind of caller
+ * The authorization matrix: every route of the topology, called by every kind of caller
  * (no token, a forged token, an expired token, a customer and each staff role), must answer exactly
  * as README's HTTP API table says; and no customer can reach another customer's cart or order.
  */

@@ -1,5 +1,5 @@
 /**
- * Delivery under faults (issue 6): EventBridge, SQS and SES failing or throttling, injected at the
+ * Delivery under faults: EventBridge, SQS and SES failing or throttling, injected at the
  * AWS SDK edge with aws-sdk-client-mock, and a consumer whose process dies halfway through a batch.
  * The promise under test: every committed event is delivered to its consumer effectively once (one
  * email per order confirmation and per stock crossing), nothing is lost, and a message group's

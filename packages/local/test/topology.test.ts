@@ -1,7 +1,8 @@
 /**
  * The topology is the one list of routes that the local runtime and the cloud definitions share.
- * These tests hold it to the spec (issue 2's HTTP API), to the handler modules it names, and hold
- * the local runtime's router and event builder to what API Gateway (HTTP API, payload v2) does.
+ * These tests hold it to the spec (the routes of README's HTTP API), to the handler modules it
+ * names, and hold the local runtime's router and event builder to what API Gateway (HTTP API,
+ * payload v2) does.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -13,7 +14,7 @@ import { createRouter } from "../src/router.ts";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
-/** Issue 2's HTTP API, route by route, and the local runtime's health check. */
+/** The spec's HTTP API, route by route, and the local runtime's health check. */
 const SPEC_ROUTES = [
   "GET /health",
   "POST /auth/register",
