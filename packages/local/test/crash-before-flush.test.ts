@@ -10,8 +10,12 @@ import { describe, expect, it } from "vitest";
 
 // place_order commits without waiting for the WAL flush and placeOrder waits for it afterwards.
 // These tests make that gap wide and certain: the WAL writer is paused and the background writer
-// may write no pages, so a commit reaches disk only when a backend flushes it.
-const postgres = useOwnPostgres({ postgresFlags: ["-c", "bgwriter_lru_maxpages=0"] });
+// may write no pages, so a commit reaches disk only when a backend flushes it. Autovacuum is off:
+// its workers start on a timer, and one committing inside the gap would flush the order with it,
+// the more likely the slower the machine.
+const postgres = useOwnPostgres({
+  postgresFlags: ["-c", "bgwriter_lru_maxpages=0", "-c", "autovacuum=off"],
+});
 
 async function cartOf(units: number) {
   const db = postgres.db;
