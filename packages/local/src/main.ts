@@ -30,15 +30,51 @@ function localJwtSecret(): string {
   return readFileSync(file, "utf8").trim();
 }
 
+// What has started, stopped in reverse order. A stop asked for during startup (SIGTERM while
+// Postgres initialises, say) waits for the step under way, so nothing is left half-started or
+// running without its parent.
+const started: (() => Promise<unknown>)[] = [];
+let stopAsked = false;
+let stopping: Promise<never> | undefined;
+let running = false;
+
+function stop(): Promise<never> {
+  stopping ??= (async () => {
+    console.log("stopping...");
+    for (const close of started.reverse()) await close();
+    process.exit(0);
+  })();
+  return stopping;
+}
+
+function askToStop() {
+  stopAsked = true;
+  if (running) void stop();
+}
+process.on("SIGINT", askToStop);
+process.on("SIGTERM", askToStop);
+
+/** One step of startup: what it starts is registered for stopping, then a pending stop runs. */
+async function step<T>(start: () => Promise<T>, close?: (value: T) => Promise<unknown>) {
+  const value = await start();
+  if (close) started.push(() => close(value));
+  if (stopAsked) await stop();
+  return value;
+}
+
 async function main() {
   await mkdir(dataDir, { recursive: true });
   const postgres = env.DATABASE_URL
     ? undefined
-    : await startEmbeddedPostgres({
-        dataDir: resolve(dataDir, "postgres"),
-        port: pgPort,
-        database: "flashstock",
-      });
+    : await step(
+        () =>
+          startEmbeddedPostgres({
+            dataDir: resolve(dataDir, "postgres"),
+            port: pgPort,
+            database: "flashstock",
+          }),
+        (pg) => pg.stop(),
+      );
   const databaseUrl = env.DATABASE_URL || (postgres?.url as string);
 
   // The handlers read their configuration from the environment, as they do in Lambda.
@@ -47,17 +83,26 @@ async function main() {
   env.DB_POOL_MAX ||= "20";
 
   const db = createDb({ url: databaseUrl, max: 2 });
-  const applied = await migrate(db);
-  await ensureAdmin(db, { email: adminEmail, password: adminPassword });
-  const admin = await db.query<{ id: string }>(
-    "SELECT id FROM users WHERE lower(email) = lower($1)",
-    [adminEmail],
-  );
-  const seeded = env.SEED_DEMO === "0" ? 0 : await seedDemoCatalog(db, admin.rows[0]?.id as string);
-  await db.end();
+  const { applied, seeded } = await step(async () => {
+    const applied = await migrate(db);
+    await ensureAdmin(db, { email: adminEmail, password: adminPassword });
+    const admin = await db.query<{ id: string }>(
+      "SELECT id FROM users WHERE lower(email) = lower($1)",
+      [adminEmail],
+    );
+    const seeded =
+      env.SEED_DEMO === "0" ? 0 : await seedDemoCatalog(db, admin.rows[0]?.id as string);
+    await db.end();
+    return { applied, seeded };
+  });
 
   // Emails go to the SES emulator through the same SES adapter the cloud uses.
-  const ses = env.SES_ENDPOINT ? undefined : await startSesEmulator({ port: sesPort });
+  const ses = env.SES_ENDPOINT
+    ? undefined
+    : await step(
+        () => startSesEmulator({ port: sesPort }),
+        (emulator) => emulator.close(),
+      );
   env.SES_ENDPOINT ||= ses?.url;
   env.EMAIL_SENDER ||= "flashstock@example.com";
   env.STOCK_MANAGER_EMAILS ||= "stock-manager@example.com";
@@ -73,11 +118,22 @@ async function main() {
     visibility > 0 ? { visibilityTimeoutMs: visibility * 1000 } : {},
   );
   useEventPublisher(events.publisher);
+  // The handlers' pool closes after the consumers, which use it, and before Postgres.
+  started.push(closeDb);
   // LOCAL_CONSUMERS=0 leaves the queues, bus rules and schedules idle (events still queue up): the
   // benchmark uses it to measure checkout alone, as in the cloud where consumers are other Lambdas.
-  if (env.LOCAL_CONSUMERS !== "0") events.start();
+  await step(
+    async () => {
+      if (env.LOCAL_CONSUMERS !== "0") events.start();
+    },
+    () => events.stop(),
+  );
 
-  const http = await startHttpServer(routes, { port, host: env.HOST ?? "127.0.0.1" });
+  const http = await step(
+    () => startHttpServer(routes, { port, host: env.HOST ?? "127.0.0.1" }),
+    (server) => server.close(),
+  );
+  running = true;
   console.log(
     [
       `flashstock is running at ${http.url}`,
@@ -92,21 +148,6 @@ async function main() {
       "  Ctrl-C or SIGTERM stops the server and Postgres; the data is kept for the next start.",
     ].join("\n"),
   );
-
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log("stopping...");
-    await http.close();
-    await events.stop();
-    await ses?.close();
-    await closeDb();
-    await postgres?.stop();
-    process.exit(0);
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
 }
 
 main().catch((err) => {

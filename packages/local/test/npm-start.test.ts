@@ -280,6 +280,81 @@ describe("npm start (the local runtime)", () => {
     }
   }, 240_000);
 
+  it("stops cleanly when SIGTERM arrives while it is still starting: Postgres is not left running, and the next start works", async () => {
+    // Prepare
+    const dataDir = await mkdtemp(join(tmpdir(), "flashstock-early-sigterm-"));
+    await chmod(dataDir, 0o755);
+    const pgDir = join(dataDir, "postgres");
+    const env = {
+      DATA_DIR: dataDir,
+      PORT: String(await freePort()),
+      PG_PORT: String(await freePort()),
+      SES_PORT: String(await freePort()),
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+    };
+    const npm = spawn("npm", ["start"], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env, DATABASE_URL: "", JWT_SECRET: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    started.push(npm);
+    let output = "";
+    npm.stdout.on("data", (d) => {
+      output += d;
+    });
+    npm.stderr.on("data", (d) => {
+      output += d;
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      npm.once("exit", (code, signal) => resolve({ code, signal })),
+    );
+    let strays: number[] = [];
+    try {
+      // Act: SIGTERM as soon as the postmaster exists, long before migrations, the admin's
+      // password hash and the seed are done.
+      await within(
+        90_000,
+        "Postgres starting",
+        (async () => {
+          // initdb's single-user backend writes its pid negated: wait for the postmaster's.
+          const lockFile = join(pgDir, "postmaster.pid");
+          while (
+            !(existsSync(lockFile) && Number(readFileSync(lockFile, "utf8").split("\n")[0]) > 0)
+          ) {
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        })(),
+      );
+      const postgres = serverProcesses(pgDir);
+      strays = [postgres.postmaster, parentOf(postgres.postmaster), ...postgres.children];
+      npm.kill("SIGTERM");
+      const exit = await within(60_000, "npm exiting after SIGTERM", exited);
+      const processesEnded = await within(30_000, "Postgres ending", untilGone(strays)).then(
+        () => true,
+        () => false,
+      );
+      if (processesEnded) strays = [];
+      const lockFileLeft = existsSync(join(pgDir, "postmaster.pid"));
+      const second = await start(env);
+      const health = await fetch(`${second.url}/health`);
+      const secondExit = await second.stop();
+
+      // Assess: the signal came during startup, and startup stopped instead of finishing.
+      expect(output).not.toContain("running at");
+      expect(output).toContain("stopping...");
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(processesEnded).toBe(true);
+      expect(lockFileLeft).toBe(false);
+      expect(processesNaming(pgDir)).toEqual([]);
+      expect(health.status).toBe(200);
+      expect(secondExit).toBe(0);
+    } finally {
+      killAll(strays);
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 240_000);
+
   it("puts exactly one low-stock and one out-of-stock email in the local inbox after a flash sale over HTTP, and reports a duplicate order to ops once", async () => {
     // Prepare
     const dataDir = await mkdtemp(join(tmpdir(), "flashstock-start-"));
