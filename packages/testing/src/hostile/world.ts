@@ -1,0 +1,266 @@
+/**
+ * The world hostile requests act on (a user of each role, two products, open and closed carts, a
+ * placed order), and one valid request per route of the topology, which each hostile case spoils
+ * in one way.
+ */
+import { randomUUID } from "node:crypto";
+import { issueToken, type Role } from "@flashstock/core/auth/index";
+import { beforeAll } from "vitest";
+import { type HttpRoute, routes } from "../../../../infra/topology.ts";
+import { call } from "../api.ts";
+import type { TestDatabase } from "../database.ts";
+import {
+  address,
+  cartWith,
+  checkout,
+  createTestProduct,
+  createUser,
+  PASSWORD,
+  type TestUser,
+} from "../fixtures.ts";
+import type { Sent } from "./contract.ts";
+import type { Json } from "./json.ts";
+
+export const ROLES = [
+  "customer",
+  "stock_manager",
+  "ops",
+  "admin",
+] as const satisfies readonly Role[];
+
+export interface World {
+  users: Record<Role, TestUser>;
+  sku: string;
+  otherSku: string;
+  /** The customer's open cart, with both products in it. */
+  cartId: string;
+  anonymousCartId: string;
+  closedCartId: string;
+  orderId: string;
+  expiredToken: string;
+  wrongSecretToken: string;
+}
+
+/**
+ * The world of a test file, made once before its first test on the file's database (call after
+ * `useDatabase`). The returned object is filled in before the first test runs.
+ */
+export function useWorld(t: TestDatabase): World {
+  const w = {} as World;
+  beforeAll(async () => {
+    const users = {} as Record<Role, TestUser>;
+    for (const role of ROLES) users[role] = await createUser(t.db, role, `Fuzz ${role}`);
+    const a = await createTestProduct(t.db, { sku: "FUZZ-A", available: 1000, minQuantity: 5 });
+    const b = await createTestProduct(t.db, { sku: "FUZZ-B", available: 1000 });
+    const cartId = await cartWith(users.customer, { [a.sku]: 1, [b.sku]: 2 });
+    const closedCartId = await cartWith(users.customer, { [b.sku]: 1 });
+    const placed = await checkout(users.customer, closedCartId);
+    if (placed.status !== 201) throw new Error(`checkout: ${placed.status} ${placed.text}`);
+    const anonymous = await call("POST", "/carts");
+    const secret = process.env.JWT_SECRET as string;
+    Object.assign(w, {
+      users,
+      sku: a.sku,
+      otherSku: b.sku,
+      cartId,
+      anonymousCartId: anonymous.body.id,
+      closedCartId,
+      orderId: placed.body.id,
+      expiredToken: await issueToken({ secret, ttlSeconds: -60 }, users.admin),
+      wrongSecretToken: await issueToken(
+        { secret: "not-the-secret-but-at-least-32-characters" },
+        users.admin,
+      ),
+    } satisfies World);
+  });
+  return w;
+}
+
+export type RouteKey = (typeof routes)[number] extends infer R
+  ? R extends { method: infer M extends string; path: infer P extends string }
+    ? `${M} ${P}`
+    : never
+  : never;
+
+export const routeKey = (route: HttpRoute) => `${route.method} ${route.path}` as RouteKey;
+
+export const routeOf = (key: RouteKey) => routes.find((r) => routeKey(r) === key) as HttpRoute;
+
+/** Who may call a route, as the spec says. */
+export const ACCESS: Record<RouteKey, "public" | "optional" | "authenticated" | "roles"> = {
+  "GET /health": "public",
+  "POST /auth/register": "public",
+  "POST /auth/login": "public",
+  "POST /staff": "roles",
+  "GET /products": "public",
+  "POST /products": "roles",
+  "GET /products/{sku}": "public",
+  "PATCH /products/{sku}": "roles",
+  "GET /inventory": "roles",
+  "PUT /inventory/{sku}": "roles",
+  "POST /inventory/{sku}/adjustments": "roles",
+  "GET /inventory/{sku}/movements": "roles",
+  "POST /carts": "optional",
+  "GET /carts/{id}": "optional",
+  "PUT /carts/{id}/items/{sku}": "optional",
+  "DELETE /carts/{id}/items/{sku}": "optional",
+  "POST /checkout": "roles",
+  "GET /orders": "authenticated",
+  "GET /orders/{id}": "authenticated",
+  "POST /orders/{id}/cancel": "authenticated",
+  "POST /orders/{id}/release": "roles",
+};
+
+/**
+ * A request that passes authentication and validation (unless the world has moved on). What
+ * depends on the world is a function of it, so that which routes take a body, a role or path
+ * parameters is known before the world exists, when test tables are built.
+ */
+export interface Template {
+  role?: Role;
+  path?: (w: World) => Record<string, string>;
+  query?: string;
+  headers?: Record<string, string>;
+  body?: (w: World) => Json;
+}
+
+const bySku = (w: World) => ({ sku: w.sku });
+
+export const TEMPLATES: Record<RouteKey, Template> = {
+  "GET /health": {},
+  "POST /auth/register": {
+    body: () => ({ email: "fuzz-register@example.com", password: PASSWORD, name: "Fuzz Register" }),
+  },
+  "POST /auth/login": { body: (w) => ({ email: w.users.customer.email, password: PASSWORD }) },
+  "POST /staff": {
+    role: "admin",
+    body: () => ({
+      email: "fuzz-staff@example.com",
+      password: PASSWORD,
+      name: "Staff",
+      role: "ops",
+    }),
+  },
+  "GET /products": { query: "limit=5&category=fuzz&q=FUZZ" },
+  "POST /products": {
+    role: "stock_manager",
+    body: () => ({
+      sku: "FUZZ-NEW",
+      name: "New product",
+      description: "Made by the fuzzer",
+      priceCents: 250,
+      currency: "EUR",
+      category: "fuzz",
+      imageUrls: ["https://example.com/a.png"],
+      attributes: { color: "red" },
+      available: 5,
+      minQuantity: 1,
+    }),
+  },
+  "GET /products/{sku}": { path: bySku },
+  "PATCH /products/{sku}": {
+    role: "stock_manager",
+    path: bySku,
+    body: () => ({
+      name: "Renamed",
+      description: "Still the same thing",
+      priceCents: 1000,
+      currency: "EUR",
+      category: "fuzz",
+      imageUrls: ["https://example.com/b.png"],
+      attributes: { size: "M" },
+    }),
+  },
+  "GET /inventory": { role: "stock_manager", query: "low=true" },
+  "PUT /inventory/{sku}": { role: "stock_manager", path: bySku, body: () => ({ minQuantity: 5 }) },
+  "POST /inventory/{sku}/adjustments": {
+    role: "stock_manager",
+    path: bySku,
+    body: () => ({ delta: 1, reason: "restock", note: "fuzz" }),
+  },
+  "GET /inventory/{sku}/movements": { role: "stock_manager", path: bySku, query: "limit=5" },
+  "POST /carts": { role: "customer" },
+  "GET /carts/{id}": { role: "customer", path: (w) => ({ id: w.cartId }) },
+  "PUT /carts/{id}/items/{sku}": {
+    role: "customer",
+    path: (w) => ({ id: w.cartId, sku: w.sku }),
+    body: () => ({ quantity: 1 }),
+  },
+  "DELETE /carts/{id}/items/{sku}": {
+    role: "customer",
+    path: (w) => ({ id: w.anonymousCartId, sku: w.otherSku }),
+  },
+  "POST /checkout": {
+    role: "customer",
+    headers: { "idempotency-key": "template-key" },
+    body: (w) => ({ cartId: w.cartId, shippingAddress: { ...address, line2: "Flat 1" } }),
+  },
+  "GET /orders": { role: "customer", query: "limit=5&status=placed" },
+  "GET /orders/{id}": { role: "customer", path: (w) => ({ id: w.orderId }) },
+  "POST /orders/{id}/cancel": { role: "customer", path: (w) => ({ id: w.orderId }) },
+  "POST /orders/{id}/release": { role: "ops", path: (w) => ({ id: w.orderId }) },
+};
+
+export const templateOf = (route: HttpRoute) => TEMPLATES[routeKey(route)];
+
+/** The route's valid body in this world. */
+export const validBody = (w: World, route: HttpRoute): Json => templateOf(route).body?.(w) as Json;
+
+export const paramNames = (path: string) =>
+  [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
+
+export function fillPath(path: string, segment: (name: string) => string): string {
+  return path.replace(/\{(\w+)\}/g, (_, name: string) => segment(name));
+}
+
+/** What a case changes in a template's request; the rest stays valid. */
+export interface Override {
+  segment?: (name: string) => string | undefined;
+  query?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** null: no token at all. */
+  role?: Role | null;
+}
+
+/** The template as a request in this world, with whatever the case overrides. */
+export function fromTemplate(w: World, route: HttpRoute, override: Override = {}): Sent {
+  const tpl = templateOf(route);
+  const params = tpl.path?.(w);
+  const path = fillPath(
+    route.path,
+    (name) => override.segment?.(name) ?? encodeURIComponent(params?.[name] ?? ""),
+  );
+  const query = override.query ?? tpl.query;
+  const role = override.role === undefined ? tpl.role : override.role;
+  const headers: Record<string, string> = { ...tpl.headers };
+  if (tpl.body) headers["content-type"] = "application/json";
+  if (role) headers.authorization = `Bearer ${w.users[role].token}`;
+  // A fresh key each time, or the checkout would answer with the order a previous case placed.
+  if (headers["idempotency-key"]) headers["idempotency-key"] = randomUUID();
+  Object.assign(headers, override.headers);
+  return {
+    method: route.method,
+    url: query ? `${path}?${query}` : path,
+    headers,
+    body: override.body ?? (tpl.body ? JSON.stringify(tpl.body(w)) : undefined),
+  };
+}
+
+export const routesWith = (predicate: (route: HttpRoute, tpl: Template) => boolean) =>
+  routes.filter((route) => predicate(route, templateOf(route)));
+
+/** The routes that read a body. */
+export const BODY_ROUTES = routesWith((_, tpl) => tpl.body !== undefined);
+
+/** The routes with parameters in their path. */
+export const ROUTES_WITH_PARAMS = routesWith((route) => paramNames(route.path).length > 0);
+
+/** The routes that return a page and a cursor. */
+export const LIST_ROUTES = routesWith((route) =>
+  ["GET /products", "GET /orders", "GET /inventory/{sku}/movements"].includes(routeKey(route)),
+);
+
+/** Register, login and staff hash a password with scrypt: a fifth of a second per valid body. */
+export const hashesPasswords = (route: HttpRoute) =>
+  route.path.startsWith("/auth/") || route.path === "/staff";
