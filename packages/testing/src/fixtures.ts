@@ -96,6 +96,25 @@ export function checkout(
   });
 }
 
+/**
+ * Checkout as a storefront does it: a 503 SERVICE_UNAVAILABLE (no verdict reached, e.g. the pool
+ * waited too long for a connection on a loaded machine) is sent again with the same
+ * Idempotency-Key, as the README tells clients; the answer is the first verdict.
+ */
+export async function checkoutUntilVerdict(
+  user: TestUser,
+  cartId: string,
+  key = randomUUID(),
+  shippingAddress = address,
+) {
+  let reply = await checkout(user, cartId, key, shippingAddress);
+  for (let retry = 0; reply.status === 503 && retry < 50; retry++) {
+    await new Promise((r) => setTimeout(r, 50 + 10 * retry));
+    reply = await checkout(user, cartId, key, shippingAddress);
+  }
+  return reply;
+}
+
 /** One user of each role, for tests of who may do what. */
 export async function createOneOfEachRole(db: Db) {
   const [manager, admin, ops, customer] = await Promise.all([
