@@ -4,7 +4,8 @@ import { expect } from "vitest";
 import { checkLedger, orphanMovements, orphanOrderLines } from "./database.ts";
 
 /**
- * The promises of issue 6, checked after every reliability scenario, in one place:
+ * The reliability promises (README, Guarantees), checked after every reliability scenario, in
+ * one place:
  *
  * 1. Stock: no SKU has `available < 0`; for every SKU `initial + sum(movements) = available`; units
  *    in orders that are not cancelled equal the units the ledger shows as sold and not given back;
