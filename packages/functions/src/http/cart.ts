@@ -1,26 +1,45 @@
 import * as Cart from "@flashstock/core/cart/index";
 import { Sku } from "@flashstock/core/catalog/index";
 import * as z from "zod";
-import { created, route } from "../lib/http.ts";
+import { route } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
 
 const CartPath = z.object({ id: Cart.CartId });
 const CartItemPath = z.object({ id: Cart.CartId, sku: Sku });
 
-export const create = route({ access: "optional" }).handler(async ({ principal }) =>
-  created(await Cart.createCart(db(), principal)),
-);
+export const create = route({
+  access: "optional",
+  summary: "Start a cart: the caller's with a token, anonymous without",
+  returns: { status: 201, body: Cart.Cart },
+}).handler(({ principal }) => Cart.createCart(db(), principal));
 
-export const get = route({ access: "optional", path: CartPath }).handler(({ path, principal }) =>
-  Cart.getCart(db(), path.id, principal),
-);
+export const get = route({
+  access: "optional",
+  summary: "A cart with its lines at today's prices",
+  path: CartPath,
+  returns: { status: 200, body: Cart.Cart },
+  errors: ["NOT_FOUND"],
+}).handler(({ path, principal }) => Cart.getCart(db(), path.id, principal));
 
 export const setItem = route({
   access: "optional",
+  summary: "Set a line's quantity (0 removes it)",
   path: CartItemPath,
   body: Cart.SetItemInput,
+  returns: { status: 200, body: Cart.Cart },
+  errors: [
+    "NOT_FOUND",
+    "CART_CLOSED",
+    "INSUFFICIENT_STOCK",
+    "CURRENCY_MISMATCH",
+    "CART_LINE_LIMIT",
+  ],
 }).handler(({ path, body, principal }) => Cart.setItem(db(), path.id, path.sku, body, principal));
 
-export const removeItem = route({ access: "optional", path: CartItemPath }).handler(
-  ({ path, principal }) => Cart.removeItem(db(), path.id, path.sku, principal),
-);
+export const removeItem = route({
+  access: "optional",
+  summary: "Remove a line",
+  path: CartItemPath,
+  returns: { status: 200, body: Cart.Cart },
+  errors: ["NOT_FOUND", "CART_CLOSED"],
+}).handler(({ path, principal }) => Cart.removeItem(db(), path.id, path.sku, principal));

@@ -1,7 +1,12 @@
+import * as z from "zod";
 import { route } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
 
-export const check = route({ access: "public" }).handler(async () => {
+export const check = route({
+  access: "public",
+  summary: "Whether the API and its database answer",
+  returns: { status: 200, body: z.object({ status: z.literal("ok") }) },
+}).handler(async () => {
   await db().query("SELECT 1");
-  return { status: "ok" };
+  return { status: "ok" as const };
 });

@@ -1,25 +1,40 @@
 import * as Catalog from "@flashstock/core/catalog/index";
 import * as z from "zod";
-import { created, route } from "../lib/http.ts";
+import { route } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
 
 const SkuPath = z.object({ sku: Catalog.Sku });
 const managers = ["stock_manager", "admin"] as const;
 
-export const list = route({ access: "public", query: Catalog.ListProductsInput }).handler(
-  ({ query }) => Catalog.listProducts(db(), query),
-);
+export const list = route({
+  access: "public",
+  summary: "Browse the catalog: by category, by search, a page at a time",
+  query: Catalog.ListProductsInput,
+  returns: { status: 200, body: Catalog.ProductPage },
+  errors: ["INVALID_CURSOR"],
+}).handler(({ query }) => Catalog.listProducts(db(), query));
 
-export const get = route({ access: "public", path: SkuPath }).handler(({ path }) =>
-  Catalog.getProduct(db(), path.sku),
-);
+export const get = route({
+  access: "public",
+  summary: "One product, with the units available now",
+  path: SkuPath,
+  returns: { status: 200, body: Catalog.Product },
+  errors: ["NOT_FOUND"],
+}).handler(({ path }) => Catalog.getProduct(db(), path.sku));
 
-export const create = route({ access: managers, body: Catalog.CreateProductInput }).handler(
-  async ({ body, principal }) => created(await Catalog.createProduct(db(), body, principal.userId)),
-);
+export const create = route({
+  access: managers,
+  summary: "Add a product with its opening stock",
+  body: Catalog.CreateProductInput,
+  returns: { status: 201, body: Catalog.Product },
+  errors: ["SKU_EXISTS"],
+}).handler(({ body, principal }) => Catalog.createProduct(db(), body, principal.userId));
 
 export const update = route({
   access: managers,
+  summary: "Change a product's details or price",
   path: SkuPath,
   body: Catalog.UpdateProductInput,
+  returns: { status: 200, body: Catalog.Product },
+  errors: ["NOT_FOUND"],
 }).handler(({ path, body }) => Catalog.updateProduct(db(), path.sku, body));

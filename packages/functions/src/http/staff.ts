@@ -1,7 +1,11 @@
 import * as Auth from "@flashstock/core/auth/index";
-import { created, route } from "../lib/http.ts";
+import { route } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
 
-export const create = route({ access: ["admin"], body: Auth.StaffInput }).handler(
-  async ({ body }) => created(await Auth.createUser(db(), body)),
-);
+export const create = route({
+  access: ["admin"],
+  summary: "Create a staff account (stock manager, ops or admin)",
+  body: Auth.StaffInput,
+  returns: { status: 201, body: Auth.User },
+  errors: ["EMAIL_TAKEN"],
+}).handler(({ body }) => Auth.createUser(db(), body));

@@ -25,13 +25,34 @@ import { logger, publishNow } from "./resources.ts";
  */
 export type Access = "public" | "optional" | "authenticated" | readonly Role[];
 
-export interface RouteSpec<P, Q, B> {
+/** What a route answers when it succeeds. */
+export interface Returns<R> {
+  status: 200 | 201;
+  /** The body's schema: the OpenAPI document and the tests' conformance check read it. */
+  body: ZodType<R>;
+  /** A body that is not JSON (a page, a script) is sent as the string the handler returns. */
+  contentType?: string;
+  /** Response headers the route may set, by lower-case name, with what each means. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * A route's declaration: who may call it, what it takes (each part validated by its schema), what
+ * it answers, and which of the registry's error codes its domain can answer with. The codes that
+ * follow from the declaration itself (a token, a body, a database) are added by
+ * lib/route-errors.ts, so that the document lists every answer a route can give.
+ */
+export interface RouteSpec<P, Q, B, R> {
   access: Access;
+  /** One line for the API reference. */
+  summary: string;
   path?: ZodType<P>;
   query?: ZodType<Q>;
   body?: ZodType<B>;
   /** Header names (lower case) the handler reads; each validated by its schema. */
   headers?: Record<string, ZodType<string>>;
+  returns: Returns<R>;
+  errors?: readonly ErrorCode[];
 }
 
 export interface Input<P, Q, B, U extends Principal | undefined = Principal | undefined> {
@@ -47,19 +68,15 @@ type PrincipalFor<A extends Access> = A extends "public" | "optional"
   ? Principal | undefined
   : Principal;
 
-/** What a handler returns: a body (sent as 200) or a full reply. */
-export interface Reply {
-  statusCode: number;
-  body: unknown;
-  headers?: Record<string, string>;
+/** A body with response headers; the status is the route's declared one. */
+export class Reply<R> {
+  constructor(
+    readonly body: R,
+    readonly headers: Record<string, string>,
+  ) {}
 }
-export const reply = (
-  statusCode: number,
-  body: unknown,
-  headers?: Record<string, string>,
-): Reply => (headers ? { statusCode, body, headers } : { statusCode, body });
-export const created = (body: unknown, headers?: Record<string, string>) =>
-  reply(201, body, headers);
+export const withHeaders = <R>(body: R, headers: Record<string, string>) =>
+  new Reply(body, headers);
 
 const json = (
   statusCode: number,
@@ -228,8 +245,8 @@ function parse<T>(where: string, schema: ZodType<T> | undefined, value: unknown)
   return result.data;
 }
 
-const parsing = <P, Q, B>(
-  spec: RouteSpec<P, Q, B>,
+const parsing = <P, Q, B, R>(
+  spec: RouteSpec<P, Q, B, R>,
 ): MiddlewareObj<APIGatewayProxyEventV2 & Parsed, HttpResult> => ({
   before: (request) => {
     const { event } = request;
@@ -244,13 +261,17 @@ const parsing = <P, Q, B>(
   },
 });
 
-const toResult = (result: unknown): HttpResult => {
-  const r = result as Partial<Reply>;
-  if (r && typeof r === "object" && typeof r.statusCode === "number" && "body" in r) {
-    return json(r.statusCode, r.body, r.headers);
+function toResult<R>(returns: Returns<R>, result: R | Reply<R>): HttpResult {
+  const { body, headers } = result instanceof Reply ? result : { body: result, headers: {} };
+  if (returns.contentType && !/json/.test(returns.contentType)) {
+    return {
+      statusCode: returns.status,
+      headers: { "content-type": returns.contentType, ...headers },
+      body: String(body),
+    };
   }
-  return json(200, result);
-};
+  return json(returns.status, body, headers);
+}
 
 /**
  * Builds an API Gateway (HTTP API, payload v2) handler: logging context, error mapping,
@@ -258,12 +279,12 @@ const toResult = (result: unknown): HttpResult => {
  * Events committed while it runs are published before the response goes out (the outbox's fast
  * path); a failed publish never fails the request, the relay sends those events later.
  */
-export function route<const A extends Access, P = undefined, Q = undefined, B = undefined>(
-  spec: RouteSpec<P, Q, B> & { access: A },
+export function route<const A extends Access, R, P = undefined, Q = undefined, B = undefined>(
+  spec: RouteSpec<P, Q, B, R> & { access: A },
 ) {
   return {
-    handler(fn: (input: Input<P, Q, B, PrincipalFor<A>>) => Promise<unknown>) {
-      return middy<APIGatewayProxyEventV2 & Parsed, HttpResult, Error, Context>({
+    handler(fn: (input: Input<P, Q, B, PrincipalFor<A>>) => Promise<R | Reply<R>>) {
+      const handler = middy<APIGatewayProxyEventV2 & Parsed, HttpResult, Error, Context>({
         timeoutEarlyInMillis: 0,
       })
         .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -283,12 +304,22 @@ export function route<const A extends Access, P = undefined, Q = undefined, B = 
         .use(parsing(spec))
         .handler(async (event) =>
           toResult(
+            spec.returns,
             await runCollectingEvents(
               () => fn(event.flashstock as Input<P, Q, B, PrincipalFor<A>>),
               publishNow,
             ),
           ),
         );
+      // The declaration travels with the handler: the OpenAPI document is built from it.
+      return Object.assign(handler, {
+        spec: spec as RouteSpec<unknown, unknown, unknown, unknown>,
+      });
     },
   };
+}
+
+/** What every handler module exports per route: a Lambda handler carrying its declaration. */
+export interface DeclaredHandler {
+  spec: RouteSpec<unknown, unknown, unknown, unknown>;
 }
