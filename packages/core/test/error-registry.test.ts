@@ -1,19 +1,27 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DomainError, errorRegistry, messageOf, statusOf } from "@flashstock/core/error";
+import {
+  DomainError,
+  type ErrorCode,
+  errorRegistry,
+  messageOf,
+  statusOf,
+} from "@flashstock/core/error";
+import { whenAnswered } from "@flashstock/core/error-docs";
 import { describe, expect, it } from "vitest";
 
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
 
-/** The rows of the README's error table, as `[status, code]`. */
-function readmeErrorTable(): [number, string][] {
+/** The rows of the README's error table, as `[status, code, when]`. */
+function readmeErrorTable(): [number, string, string][] {
   const readme = readFileSync(join(repo, "README.md"), "utf8");
   const section = readme.slice(readme.indexOf("### Errors"));
   const table = section.slice(0, section.indexOf("\n\n", section.indexOf("| status")));
-  return [...table.matchAll(/^\|\s*(\d{3})\s*\|\s*`([A-Z_]+)`\s*\|/gm)].map((m) => [
+  return [...table.matchAll(/^\|\s*(\d{3})\s*\|\s*`([A-Z_]+)`\s*\|\s*(.*?)\s*\|$/gm)].map((m) => [
     Number(m[1]),
     m[2] as string,
+    m[3] as string,
   ]);
 }
 
@@ -27,14 +35,15 @@ function sqlFiles(dir = join(repo, "packages/core")): string[] {
 }
 
 describe("the error registry", () => {
-  it("is exactly the README's error table: the same codes, in the same order, with the same statuses", () => {
+  it("is exactly the README's error table: the same codes, in the same order, with the same statuses and the same words on when each is answered", () => {
     // Act
     const documented = readmeErrorTable();
 
     // Assess
-    const registered = Object.keys(errorRegistry).map((code) => [
-      statusOf(code as keyof typeof errorRegistry),
+    const registered = (Object.keys(errorRegistry) as ErrorCode[]).map((code) => [
+      statusOf(code),
       code,
+      whenAnswered[code],
     ]);
     expect(documented).toEqual(registered);
   });

@@ -1,6 +1,7 @@
 import { createDispatcher } from "@flashstock/local/dispatch";
 import type { HttpRequestLike } from "@flashstock/local/event";
 import { routes } from "../../../infra/topology.ts";
+import { expectConformingAnswer } from "./conformance.ts";
 
 export { apiGatewayEvent as httpEvent, lambdaContext } from "@flashstock/local/event";
 
@@ -45,6 +46,13 @@ export async function call<T = any>(
     headers["content-type"] ??= "application/json";
   }
   const response = await dispatch({ method, rawPath, rawQueryString, headers, body });
+  expectConformingAnswer({
+    method,
+    path: rawPath,
+    status: response.statusCode,
+    headers: response.headers,
+    text: response.body,
+  });
   let parsed: unknown;
   try {
     parsed = response.body ? JSON.parse(response.body) : undefined;

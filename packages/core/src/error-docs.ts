@@ -1,0 +1,37 @@
+import type { ErrorCode } from "./error.ts";
+
+/**
+ * When each error code is answered, in words for people: the README's error table and the OpenAPI
+ * document's error responses are both this text, and a test holds the README to it. Kept apart
+ * from the registry so that no handler bundle carries it.
+ */
+export const whenAnswered: Record<ErrorCode, string> = {
+  VALIDATION_FAILED:
+    "a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`",
+  MALFORMED_JSON: "the body is not JSON",
+  UNSUPPORTED_MEDIA_TYPE:
+    "a body with a content-type other than JSON, or with a content-encoding (gzip, ...)",
+  MALFORMED_PATH: "the path is not valid percent-encoding",
+  INVALID_CURSOR: "a pagination cursor this API did not issue",
+  CART_EMPTY: "checkout of a cart with no items",
+  UNAUTHENTICATED: "protected route without a token, or a malformed, forged or expired one",
+  INVALID_CREDENTIALS: "login with an unknown email or a wrong password (the same answer for both)",
+  FORBIDDEN: "a valid token whose role may not do this",
+  NOT_FOUND: "no such route, product, cart or order, or one that belongs to someone else",
+  METHOD_NOT_ALLOWED: "a known path with another method (`Allow` header lists them)",
+  EMAIL_TAKEN: "register or staff creation with an email in use (case-insensitive)",
+  SKU_EXISTS: "a product with that SKU exists",
+  INSUFFICIENT_STOCK:
+    "cart: `details: {sku, requested, available}`; adjustment below 0: the same; checkout: `details: {lines: [{sku, requested, available}]}` listing every short line",
+  CART_CLOSED: "changing or checking out a cart that is already an order",
+  CART_LINE_LIMIT: "more than 100 different products in one cart",
+  CURRENCY_MISMATCH: "products priced in different currencies in one cart",
+  INVALID_STATE:
+    "cancelling an order that is not `placed` or `on_hold`, or releasing one that is not `on_hold`; `details: {orderId, status, allowed}`",
+  STOCK_LIMIT_EXCEEDED: "an adjustment that would take stock above 1,000,000,000",
+  BODY_TOO_LARGE: "a body over `MAX_BODY_BYTES` (64 KiB)",
+  IDEMPOTENCY_KEY_REUSED: "an `Idempotency-Key` reused with a different body",
+  INTERNAL_ERROR: "a bug; logged with its stack, nothing internal is returned",
+  SERVICE_UNAVAILABLE:
+    "the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it)",
+};

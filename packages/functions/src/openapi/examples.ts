@@ -1,0 +1,150 @@
+/**
+ * Example bodies for the API reference, one per route that takes or gives one. The lint of the
+ * document (redocly, `no-invalid-media-type-examples`) holds each to its schema.
+ */
+const product = {
+  sku: "TEE-BLK-M",
+  name: "Black T-shirt (M)",
+  description: "Organic cotton, 180 g/m²",
+  priceCents: 1999,
+  currency: "EUR",
+  category: "apparel",
+  imageUrls: ["https://cdn.example.com/tee-blk-m.jpg"],
+  attributes: { colour: "black", size: "M" },
+  available: 117,
+};
+
+const address = {
+  name: "Ann Example",
+  line1: "1 Main St",
+  line2: "Flat 2",
+  city: "Berlin",
+  postalCode: "10115",
+  country: "DE",
+};
+
+const order = {
+  id: "7d1f6a52-3c2e-4b8e-9a3f-2f6c1d8e4b90",
+  status: "placed",
+  customerId: "0b6f3c1e-8d2a-4f6b-9c7e-5a4d3b2c1e0f",
+  lines: [{ sku: "TEE-BLK-M", name: "Black T-shirt (M)", quantity: 2, unitPriceCents: 1999 }],
+  totalCents: 3998,
+  currency: "EUR",
+  shippingAddress: address,
+  hold: null,
+  createdAt: "2026-12-01T10:15:30.123Z",
+};
+
+const heldOrder = {
+  ...order,
+  id: "5e2a9c14-7b3d-4e1f-8a6c-0d9b8e7f6a5c",
+  status: "on_hold",
+  hold: { reason: "SUSPECTED_DUPLICATE", duplicateOf: order.id },
+};
+
+const cart = {
+  id: "3f8e2d1c-6b5a-4c9d-8e7f-1a2b3c4d5e6f",
+  status: "open",
+  items: [
+    {
+      sku: "TEE-BLK-M",
+      name: "Black T-shirt (M)",
+      quantity: 2,
+      unitPriceCents: 1999,
+      lineTotalCents: 3998,
+    },
+  ],
+  subtotalCents: 3998,
+  currency: "EUR",
+};
+
+const user = {
+  id: order.customerId,
+  email: "ann@example.com",
+  name: "Ann Example",
+  role: "customer",
+  createdAt: "2026-11-30T08:00:00.000Z",
+};
+
+const token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl";
+const stockLevel = { sku: "TEE-BLK-M", available: 127, minQuantity: 20 };
+
+/** Success bodies, by route (`METHOD /path`). */
+export const responseExamples: Record<string, unknown> = {
+  "GET /health": { status: "ok" },
+  "POST /auth/register": { customer: user, token },
+  "POST /auth/login": { customer: user, token },
+  "POST /staff": { ...user, email: "sam@example.com", name: "Sam", role: "stock_manager" },
+  "GET /products": { items: [product], nextCursor: "WyJURUUtQkxLLU0iXQ" },
+  "POST /products": product,
+  "GET /products/{sku}": product,
+  "PATCH /products/{sku}": { ...product, priceCents: 1799 },
+  "GET /inventory": {
+    items: [
+      { sku: "TEE-BLK-M", name: "Black T-shirt (M)", available: 12, minQuantity: 20, low: true },
+    ],
+  },
+  "PUT /inventory/{sku}": stockLevel,
+  "POST /inventory/{sku}/adjustments": stockLevel,
+  "GET /inventory/{sku}/movements": {
+    items: [
+      {
+        at: "2026-11-30T08:00:00.000Z",
+        delta: 120,
+        reason: "initial",
+        orderId: null,
+        availableAfter: 120,
+      },
+      {
+        at: "2026-12-01T10:15:30.123Z",
+        delta: -2,
+        reason: "sale",
+        orderId: order.id,
+        availableAfter: 118,
+      },
+    ],
+    nextCursor: null,
+  },
+  "POST /carts": { ...cart, items: [], subtotalCents: 0 },
+  "GET /carts/{id}": cart,
+  "PUT /carts/{id}/items/{sku}": cart,
+  "DELETE /carts/{id}/items/{sku}": { ...cart, items: [], subtotalCents: 0 },
+  "POST /checkout": order,
+  "GET /orders": { items: [order], nextCursor: null },
+  "GET /orders/{id}": order,
+  "POST /orders/{id}/cancel": { ...order, status: "cancelled" },
+  "POST /orders/{id}/release": {
+    ...heldOrder,
+    status: "placed",
+    hold: {
+      ...heldOrder.hold,
+      releasedBy: "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+      releasedAt: "2026-12-01T10:20:00.000Z",
+    },
+  },
+};
+
+/** Request bodies, by route. */
+export const requestExamples: Record<string, unknown> = {
+  "POST /auth/register": { email: "ann@example.com", password: "a long password", name: "Ann" },
+  "POST /auth/login": { email: "ann@example.com", password: "a long password" },
+  "POST /staff": {
+    email: "sam@example.com",
+    password: "a long password",
+    name: "Sam",
+    role: "stock_manager",
+  },
+  "POST /products": {
+    sku: "DROP-1",
+    name: "Drop sneaker",
+    priceCents: 19900,
+    category: "shoes",
+    available: 20,
+    minQuantity: 5,
+  },
+  "PATCH /products/{sku}": { priceCents: 17900 },
+  "PUT /inventory/{sku}": { minQuantity: 8 },
+  "POST /inventory/{sku}/adjustments": { delta: 10, reason: "restock", note: "PO 4711" },
+  "PUT /carts/{id}/items/{sku}": { quantity: 2 },
+  "POST /checkout": { cartId: cart.id, shippingAddress: address },
+};
