@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Db } from "@flashstock/core/db/index";
+import { expectConformingAnswer } from "@flashstock/testing/conformance";
 import { createTestProduct, createUser, type TestUser } from "@flashstock/testing/fixtures";
 import type { Answer, CancelAttempt, CheckoutAttempt } from "@flashstock/testing/invariants";
 import pg from "pg";
@@ -97,6 +98,7 @@ export class ChaosClient {
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (options.body !== undefined) headers["content-type"] = "application/json";
     let reply: Reply;
+    let answer: { headers: Record<string, string>; text: string } | undefined;
     try {
       const res = await fetch(this.baseUrl + path, {
         method,
@@ -105,6 +107,7 @@ export class ChaosClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       const text = await res.text();
+      answer = { headers: Object.fromEntries(res.headers.entries()), text };
       let body: unknown;
       try {
         body = text ? JSON.parse(text) : undefined;
@@ -119,6 +122,23 @@ export class ChaosClient {
     } catch (err) {
       const code = (err as Error).name === "TimeoutError" ? TIMED_OUT : NETWORK_ERROR;
       reply = { status: 0, body: { error: { code } }, replayed: false };
+    }
+    if (answer) {
+      // An answer the OpenAPI document does not declare for the route is unexpected too.
+      try {
+        expectConformingAnswer({
+          method,
+          path: new URL(this.baseUrl + path).pathname,
+          status: reply.status,
+          ...answer,
+        });
+      } catch (err) {
+        this.unexpected.push({
+          route: `${method} ${path}`,
+          status: reply.status,
+          code: String(err),
+        });
+      }
     }
     const kind = `${reply.status} ${reply.body?.error?.code ?? ""}`.trim();
     this.tally.set(kind, (this.tally.get(kind) ?? 0) + 1);

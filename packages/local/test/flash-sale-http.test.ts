@@ -1,5 +1,6 @@
 import { checkLedger, useDatabase } from "@flashstock/testing/database";
 import { address, createTestProduct, createUser } from "@flashstock/testing/fixtures";
+import { apiClient } from "@flashstock/testing/http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { routes } from "../../../infra/topology.ts";
 import { type LocalServer, startHttpServer } from "../src/server.ts";
@@ -14,19 +15,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function http(method: string, path: string, token: string, body?: unknown, headers = {}) {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body ? { "content-type": "application/json" } : {}),
-      ...headers,
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field
-  return { status: res.status, body: (await res.json()) as any };
-}
+/** The typed client (packages/client), signed in as the buyer, over real sockets. */
+const as = (token: string) => apiClient(server.url, () => token);
 
 /**
  * POST /checkout, sent again with the same Idempotency-Key after a 503 SERVICE_UNAVAILABLE, as the
@@ -35,11 +25,13 @@ async function http(method: string, path: string, token: string, body?: unknown,
  * longer than that: the verdicts must not depend on the machine's speed, only on the stock.
  */
 async function checkout(token: string, cartId: string, key: string) {
-  const headers = { "idempotency-key": key };
   const send = () =>
-    http("POST", "/checkout", token, { cartId, shippingAddress: address }, headers);
+    as(token).POST("/checkout", {
+      params: { header: { "idempotency-key": key } },
+      body: { cartId, shippingAddress: address },
+    });
   let reply = await send();
-  for (let retries = 0; reply.status === 503 && retries < 20; retries++) {
+  for (let retries = 0; reply.response.status === 503 && retries < 20; retries++) {
     await new Promise((r) => setTimeout(r, 100));
     reply = await send();
   }
@@ -53,12 +45,14 @@ describe("a flash sale over HTTP on the local runtime", () => {
     const buyers = await Promise.all(Array.from({ length: 150 }, () => createUser(t.db)));
     const carts = await Promise.all(
       buyers.map(async (b) => {
-        const cart = await http("POST", "/carts", b.token);
-        const set = await http("PUT", `/carts/${cart.body.id}/items/${product.sku}`, b.token, {
-          quantity: 1,
+        const cart = await as(b.token).POST("/carts");
+        const id = cart.data?.id as string;
+        const set = await as(b.token).PUT("/carts/{id}/items/{sku}", {
+          params: { path: { id, sku: product.sku } },
+          body: { quantity: 1 },
         });
-        expect(set.status).toBe(200);
-        return cart.body.id as string;
+        expect(set.response.status).toBe(200);
+        return id;
       }),
     );
 
@@ -68,13 +62,17 @@ describe("a flash sale over HTTP on the local runtime", () => {
     );
 
     // Assess
-    const sold = results.filter((r) => r.status === 201);
-    const refused = results.filter((r) => r.status === 409);
+    const sold = results.filter((r) => r.response.status === 201);
+    const refused = results.filter((r) => r.response.status === 409);
     expect(sold).toHaveLength(25);
     expect(refused).toHaveLength(125);
-    expect(new Set(refused.map((r) => r.body.error.code))).toEqual(new Set(["INSUFFICIENT_STOCK"]));
-    const stock = await http("GET", `/products/${product.sku}`, buyers[0]?.token as string);
-    expect(stock.body.available).toBe(0);
+    expect(new Set(refused.map((r) => r.error?.error.code))).toEqual(
+      new Set(["INSUFFICIENT_STOCK"]),
+    );
+    const stock = await as(buyers[0]?.token as string).GET("/products/{sku}", {
+      params: { path: { sku: product.sku } },
+    });
+    expect(stock.data?.available).toBe(0);
     const [row] = (await checkLedger(t.db)).filter((r) => r.sku === product.sku);
     expect(row).toEqual({
       sku: product.sku,

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type StoredEmail, storedEmails } from "@flashstock/local/ses";
+import { checkedFetch } from "@flashstock/testing/http";
 import { serverProcesses, untilGone } from "@flashstock/testing/own-postgres";
 import { freePort } from "@flashstock/testing/ports";
 import { startLocalRuntime } from "@flashstock/testing/runtime";
@@ -31,7 +32,7 @@ async function send(
   body?: unknown,
   headers: Record<string, string> = {},
 ) {
-  const res = await fetch(url, {
+  const res = await checkedFetch(url, {
     method,
     headers: { "content-type": "application/json", ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -203,15 +204,15 @@ describe("npm start (the local runtime)", { timeout: TIMEOUT_MS }, () => {
     try {
       // Act: first start
       const first = await start(env);
-      const health = await fetch(`${first.url}/health`);
-      const products = await json(await fetch(`${first.url}/products?limit=100`));
-      const login = await fetch(`${first.url}/auth/login`, {
+      const health = await checkedFetch(`${first.url}/health`);
+      const products = await json(await checkedFetch(`${first.url}/products?limit=100`));
+      const login = await checkedFetch(`${first.url}/auth/login`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ email: "admin@example.com", password: "admin-local-only" }),
       });
       const { token } = await json(login);
-      const created = await fetch(`${first.url}/products`, {
+      const created = await checkedFetch(`${first.url}/products`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
         body: JSON.stringify({
@@ -226,9 +227,9 @@ describe("npm start (the local runtime)", { timeout: TIMEOUT_MS }, () => {
 
       // Act: second start on the same data directory
       const second = await start(env);
-      const kept = await fetch(`${second.url}/products/KEEP-ME`);
-      const again = await json(await fetch(`${second.url}/products?limit=100`));
-      const stillValid = await fetch(`${second.url}/inventory`, {
+      const kept = await checkedFetch(`${second.url}/products/KEEP-ME`);
+      const again = await json(await checkedFetch(`${second.url}/products?limit=100`));
+      const stillValid = await checkedFetch(`${second.url}/inventory`, {
         headers: { authorization: `Bearer ${token}` },
       });
       const secondExit = await second.stop();
@@ -304,7 +305,7 @@ describe("npm start (the local runtime)", { timeout: TIMEOUT_MS }, () => {
       killAll(strays);
       await untilGone(strays);
       const second = await start(env);
-      const kept = await fetch(`${second.url}/products/KEPT-1`);
+      const kept = await checkedFetch(`${second.url}/products/KEPT-1`);
       const secondExit = await second.stop();
 
       // Assess
@@ -382,7 +383,7 @@ describe("npm start (the local runtime)", { timeout: TIMEOUT_MS }, () => {
       if (processesEnded) strays = [];
       const lockFileLeft = existsSync(join(pgDir, "postmaster.pid"));
       const second = await start(env);
-      const health = await fetch(`${second.url}/health`);
+      const health = await checkedFetch(`${second.url}/health`);
       const secondExit = await second.stop();
 
       // Assess: the signal came during startup, and startup stopped instead of finishing.
