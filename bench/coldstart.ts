@@ -7,7 +7,8 @@ const run = promisify(execFile);
 
 export interface ColdStart {
   file: string;
-  kind: "http" | "queue" | "bus" | "schedule";
+  /** `reference`: HTTP routes of the API's own documentation, on no shopper's path. */
+  kind: "http" | "reference" | "queue" | "bus" | "schedule";
   bytes: number;
   /** Median time to import the bundle in a fresh Node process. */
   importMs: number;
@@ -33,7 +34,7 @@ export function handlerFiles(): HandlerFile[] {
     entry.handlers.push(exportOf(handler));
     files.set(file, entry);
   };
-  for (const r of routes) add(r.handler, "http");
+  for (const r of routes) add(r.handler, "audience" in r ? r.audience : "http");
   for (const q of queues) add(q.consumer.handler, "queue");
   for (const b of busRules) add(b.handler, "bus");
   for (const s of schedules) add(s.handler, "schedule");

@@ -7,6 +7,7 @@
  * reads through `Resource` (packages/functions/src/lib/config.ts).
  */
 import {
+  cors,
   email,
   environmentFor,
   bus as eventBus,
@@ -14,6 +15,7 @@ import {
   lambdaFunctions,
   lambdaRuntime,
   type Need,
+  parseOrigins,
   pascalCase,
   queues,
   type SecretName,
@@ -34,6 +36,8 @@ export interface SstFunction {
   apiUrlIn?: string;
   link: string[];
   nodejs: {
+    /** Installed into the function's node_modules instead of bundled. */
+    install?: string[];
     format: typeof lambdaRuntime.format;
     minify: boolean;
     sourcemap: boolean;
@@ -44,6 +48,15 @@ export interface SstFunction {
       legalComments: typeof lambdaRuntime.legalComments;
     };
   };
+}
+
+/** SST's ApiGatewayV2 `cors`: API Gateway answers preflight and sets the headers itself. */
+export interface SstCors {
+  allowOrigins: string[];
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  maxAge: `${number} seconds`;
 }
 
 export interface SstPlan {
@@ -59,7 +72,7 @@ export interface SstPlan {
       args: { batch: { size: number; partialResponses: true } };
     };
   }[];
-  api: { name: string };
+  api: { name: string; args: { cors: false | SstCors } };
   routes: { route: string; function: SstFunction }[];
   busSubscriptions: {
     name: string;
@@ -90,6 +103,7 @@ export function sstFunction(fn: LambdaFunction): SstFunction {
     ...(fn.needs.includes("email") ? { apiUrlIn: "API_URL" } : {}),
     link: linksFor(fn.needs),
     nodejs: {
+      ...(fn.nodeModules.length > 0 ? { install: [...fn.nodeModules] } : {}),
       format: lambdaRuntime.format,
       minify: lambdaRuntime.minify,
       sourcemap: lambdaRuntime.sourcemap,
@@ -106,8 +120,14 @@ export function sstFunction(fn: LambdaFunction): SstFunction {
 /**
  * @param sender the address emails are sent from on this stage (`EMAIL_SENDER` when deploying):
  *   SES sends it a verification link on the first deploy.
+ * @param corsOrigins the origins whose pages may call this stage's API (`CORS_ALLOWED_ORIGINS`
+ *   when deploying, comma-separated). None: CORS off, since SST's default would allow every origin.
  */
-export function sstPlan(options: { sender: string | undefined }): SstPlan {
+export function sstPlan(options: {
+  sender: string | undefined;
+  corsOrigins?: string | undefined;
+}): SstPlan {
+  const origins = parseOrigins(options.corsOrigins);
   const sender = options.sender?.trim();
   if (!sender || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(sender)) {
     throw new Error(
@@ -141,7 +161,21 @@ export function sstPlan(options: { sender: string | undefined }): SstPlan {
         },
       };
     }),
-    api: { name: "Api" },
+    api: {
+      name: "Api",
+      args: {
+        cors:
+          origins.length === 0
+            ? false
+            : {
+                allowOrigins: origins,
+                allowMethods: [...cors.allowMethods],
+                allowHeaders: [...cors.allowHeaders],
+                exposeHeaders: [...cors.exposeHeaders],
+                maxAge: `${cors.maxAgeSeconds} seconds`,
+              },
+      },
+    },
     routes: of("http").map((fn) => ({
       route: `${fn.trigger.route.method} ${fn.trigger.route.path}`,
       function: sstFunction(fn),

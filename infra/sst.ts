@@ -34,7 +34,7 @@ declare const sst: {
 };
 
 export function deployStage(env: Record<string, string | undefined> = process.env) {
-  const plan = sstPlan({ sender: env.EMAIL_SENDER });
+  const plan = sstPlan({ sender: env.EMAIL_SENDER, corsOrigins: env.CORS_ALLOWED_ORIGINS });
   const made = new Map<string, Component>();
   const add = <T extends Component>(name: string, component: T): T => {
     made.set(name, component);
@@ -52,7 +52,7 @@ export function deployStage(env: Record<string, string | undefined> = process.en
     });
     return { plan: q, queue: add(q.name, queue) };
   });
-  const api = add(plan.api.name, new sst.aws.ApiGatewayV2(plan.api.name));
+  const api = add(plan.api.name, new sst.aws.ApiGatewayV2(plan.api.name, plan.api.args));
 
   const fn = ({ link, apiUrlIn, environment, ...args }: SstFunction) => ({
     ...args,

@@ -28,6 +28,16 @@ export interface HttpRoute {
   path: string;
   handler: string;
   needs: readonly Need[];
+  /**
+   * npm packages installed beside the function's bundle instead of bundled into it: files the
+   * handler reads at run time (the API reference page's script and stylesheet).
+   */
+  nodeModules?: readonly string[];
+  /**
+   * `reference`: the API describing itself, read by developers and tools, never on a shopper's
+   * path; its bundle carries the OpenAPI document and is held to its own size budget.
+   */
+  audience?: "reference";
 }
 
 const http = "packages/functions/src/http";
@@ -37,6 +47,39 @@ const api = ["database", "tokens"] as const satisfies readonly Need[];
 const apiPublishing = [...api, "publish"] as const satisfies readonly Need[];
 
 export const routes = [
+  // The API describing itself: no database, no secret.
+  { method: "GET", path: "/", handler: `${http}/docs.index`, needs: [], audience: "reference" },
+  {
+    method: "GET",
+    path: "/openapi.json",
+    handler: `${http}/docs.openapi`,
+    needs: [],
+    audience: "reference",
+  },
+  {
+    method: "GET",
+    path: "/docs",
+    handler: `${http}/docs.reference`,
+    needs: [],
+    audience: "reference",
+  },
+  {
+    method: "GET",
+    path: "/docs/swagger-ui.css",
+    handler: `${http}/docs.stylesheet`,
+    needs: [],
+    nodeModules: ["swagger-ui-dist"],
+    audience: "reference",
+  },
+  {
+    method: "GET",
+    path: "/docs/swagger-ui-bundle.js",
+    handler: `${http}/docs.script`,
+    needs: [],
+    nodeModules: ["swagger-ui-dist"],
+    audience: "reference",
+  },
+
   { method: "GET", path: "/health", handler: `${http}/health.check`, needs: ["database"] },
 
   { method: "POST", path: "/auth/register", handler: `${http}/auth.register`, needs: api },
@@ -95,6 +138,40 @@ export const routes = [
     needs: apiPublishing,
   },
 ] as const satisfies readonly HttpRoute[];
+
+/**
+ * Calls from browser pages on other origins (the web storefront and dashboard). The policy is
+ * declared here once: SST passes it to the API's `cors`, CDK to `corsPreflight`, and the local
+ * runtime answers preflight requests itself with the same headers, as API Gateway does before any
+ * Lambda runs. Which origins may call is per stage: `CORS_ALLOWED_ORIGINS` (comma-separated) in
+ * the deploying shell for SST and in the runtime's environment locally, `-c corsOrigins=` for CDK.
+ * An origin not on the list gets no `Access-Control-Allow-Origin`, so browsers refuse the answer.
+ */
+export const cors = {
+  originsEnv: "CORS_ALLOWED_ORIGINS",
+  /** What `npm start` allows when CORS_ALLOWED_ORIGINS is unset: the local web UI. */
+  localOrigins: ["http://127.0.0.1:3001", "http://localhost:3001"],
+  allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+  allowHeaders: ["authorization", "content-type", "idempotency-key"],
+  exposeHeaders: ["idempotent-replayed"],
+  maxAgeSeconds: 600,
+} as const;
+
+/** `https://shop.example.com, http://127.0.0.1:3001` as a list; throws on anything not an origin. */
+export function parseOrigins(value: string | undefined): string[] {
+  const origins = (value ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (!/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(origin)) {
+      throw new Error(
+        `${cors.originsEnv}: "${origin}" is not an origin (scheme://host[:port], no path or slash)`,
+      );
+    }
+  }
+  return origins;
+}
 
 /** A field of an event: `id`, or `data.<name>`. */
 export type EventField = "id" | `data.${string}`;
@@ -276,6 +353,8 @@ export interface LambdaFunction {
   needs: readonly Need[];
   timeoutSeconds: number;
   memoryMb: number;
+  /** Packages installed beside the bundle (see HttpRoute.nodeModules). */
+  nodeModules: readonly string[];
 }
 
 // API Gateway gives up on an integration after 30 s; a checkout takes milliseconds, so 15 s is a
@@ -294,6 +373,7 @@ export function lambdaFunctions(): LambdaFunction[] {
     needs,
     timeoutSeconds: timeouts[trigger.kind],
     memoryMb: memory[trigger.kind],
+    nodeModules: trigger.kind === "http" ? (trigger.route.nodeModules ?? []) : [],
   });
   return [
     ...routes.map((route) =>

@@ -1,5 +1,9 @@
-/** The stage and sender of a deployment, from CDK context (`-c stage=... -c sender=...`). */
+/**
+ * The stage, sender and browser origins of a deployment, from CDK context (`-c stage=...
+ * -c sender=... -c corsOrigins=https://shop.example.com,https://admin.example.com`).
+ */
 import type { App } from "aws-cdk-lib";
+import { parseOrigins } from "../infra/topology.ts";
 import { FlashstockStack } from "./flashstock-stack.ts";
 
 export const DEFAULT_STAGE = "dev";
@@ -10,5 +14,6 @@ export function flashstockStack(app: App): FlashstockStack {
   if (typeof sender !== "string" || sender === "") {
     throw new Error("No sender: pass -c sender=orders@your-domain (cdk.json has a placeholder)");
   }
-  return new FlashstockStack(app, `Flashstock-${stage}`, { stage, sender });
+  const corsOrigins = parseOrigins(String(app.node.tryGetContext("corsOrigins") ?? ""));
+  return new FlashstockStack(app, `Flashstock-${stage}`, { stage, sender, corsOrigins });
 }

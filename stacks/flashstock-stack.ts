@@ -11,7 +11,7 @@ import {
   Stack,
   type StackProps,
 } from "aws-cdk-lib";
-import { HttpApi, HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
+import { CorsHttpMethod, HttpApi, HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import {
   Alarm,
@@ -36,6 +36,7 @@ import type { Construct } from "constructs";
 import {
   type BusRule,
   bus,
+  cors,
   email,
   environmentFor,
   type LambdaFunction,
@@ -53,6 +54,8 @@ export interface FlashstockStackProps extends StackProps {
   stage: string;
   /** The address every email is sent from (an SES identity, verified once per account/region). */
   sender: string;
+  /** Origins whose browser pages may call the API (the topology's CORS policy); none: no CORS. */
+  corsOrigins?: readonly string[];
 }
 
 /** The stage whose data outlives the stack and whose stack cannot be deleted by accident. */
@@ -151,9 +154,22 @@ export class FlashstockStack extends Stack {
 
     // --- One function per topology function, with only what its needs say.
     const fns = new Map<string, NodejsFunction>();
+    const origins = props.corsOrigins ?? [];
     this.api = new HttpApi(this, "Api", {
       apiName: `${prefix}-api`,
       description: `flashstock (${stage}) HTTP API`,
+      // API Gateway answers preflight itself and adds the headers to every answer.
+      ...(origins.length > 0
+        ? {
+            corsPreflight: {
+              allowOrigins: [...origins],
+              allowMethods: cors.allowMethods.map((m) => CorsHttpMethod[m]),
+              allowHeaders: [...cors.allowHeaders],
+              exposeHeaders: [...cors.exposeHeaders],
+              maxAge: Duration.seconds(cors.maxAgeSeconds),
+            },
+          }
+        : {}),
     });
     for (const fn of lambdaFunctions()) {
       const handler = this.lambda(fn, { prefix, removalPolicy, secretFor });

@@ -63,7 +63,8 @@ export function functionProps(fn: LambdaFunction, repoRoot: string): NodejsFunct
     architecture,
     timeout: Duration.seconds(fn.timeoutSeconds),
     memorySize: fn.memoryMb,
-    bundling,
+    bundling:
+      fn.nodeModules.length > 0 ? { ...bundling, nodeModules: [...fn.nodeModules] } : bundling,
     description: `flashstock ${fn.name}: ${fn.handler}`,
   };
 }

@@ -27,7 +27,8 @@ const consumers = {
 
 /** Literals that only the topology should spell out. */
 const topologyLiterals = [
-  ...routes.filter((r) => r.path !== "/health").map((r) => `"${r.path}"`),
+  // "/" and "/health" are also what any code splitting or probing a URL writes.
+  ...routes.filter((r) => r.path !== "/health" && r.path !== "/").map((r) => `"${r.path}"`),
   ...routes.map((r) => r.handler.slice(0, r.handler.lastIndexOf("."))),
   ...queues.flatMap((q) => [`"${q.name}"`, `${q.name}.fifo`, q.consumer.handler]),
   ...busRules.flatMap((r) => [`"${r.name}"`, r.handler]),

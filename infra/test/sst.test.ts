@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type SstFunction, sstPlan } from "../sst-plan.ts";
 import {
   busRules,
+  cors,
   lambdaFunctions,
   type Need,
   queues,
@@ -160,6 +161,39 @@ describe("sstPlan: the topology as SST arguments", () => {
     (sender) => {
       // Act / Assess
       expect(() => sstPlan({ sender })).toThrow(/EMAIL_SENDER/);
+    },
+  );
+});
+
+describe("the SST plan's CORS", () => {
+  it("gives the API the topology's CORS policy for the origins in CORS_ALLOWED_ORIGINS", () => {
+    // Act
+    const planned = sstPlan({
+      sender: SENDER,
+      corsOrigins: "https://shop.example.com, http://127.0.0.1:3001",
+    });
+
+    // Assess
+    expect(planned.api.args.cors).toEqual({
+      allowOrigins: ["https://shop.example.com", "http://127.0.0.1:3001"],
+      allowMethods: [...cors.allowMethods],
+      allowHeaders: [...cors.allowHeaders],
+      exposeHeaders: [...cors.exposeHeaders],
+      maxAge: `${cors.maxAgeSeconds} seconds`,
+    });
+  });
+
+  it.each([[undefined], [""], [" , "]])(
+    "turns CORS off when no origin is given (%j): SST's default would allow every origin",
+    (corsOrigins) => {
+      expect(sstPlan({ sender: SENDER, corsOrigins }).api.args.cors).toBe(false);
+    },
+  );
+
+  it.each([["*"], ["https://shop.example.com/"], ["shop.example.com"], ["https://a.com/path"]])(
+    "refuses %j, which is not an origin",
+    (corsOrigins) => {
+      expect(() => sstPlan({ sender: SENDER, corsOrigins })).toThrow(/CORS_ALLOWED_ORIGINS/);
     },
   );
 });

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import cdkJson from "../../cdk.json" with { type: "json" };
 import {
   busRules,
+  cors,
   email,
   type LambdaFunction,
   lambdaFunctions,
@@ -215,6 +216,53 @@ describe("HTTP API", () => {
         IntegrationUri: getAtt(dev.fnId(fn)),
       });
     }
+  });
+});
+
+describe("CORS", () => {
+  it.each([
+    {
+      given: "https://shop.example.com,http://127.0.0.1:3001",
+      origins: ["https://shop.example.com", "http://127.0.0.1:3001"],
+    },
+  ])(
+    "gives the HTTP API the topology's CORS policy for the origins in -c corsOrigins ($given)",
+    ({ given, origins }) => {
+      // Prepare
+      const app = new App({
+        context: { ...cdkJson.context, corsOrigins: given, "aws:cdk:bundling-stacks": [] },
+      });
+
+      // Act
+      const apis = Object.values(
+        Template.fromStack(flashstockStack(app)).toJSON().Resources as Record<string, Resource>,
+      ).filter((r) => r.Type === "AWS::ApiGatewayV2::Api");
+
+      // Assess
+      expect(apis).toHaveLength(1);
+      expect(apis[0]?.Properties.CorsConfiguration).toEqual({
+        AllowOrigins: origins,
+        AllowMethods: [...cors.allowMethods],
+        AllowHeaders: [...cors.allowHeaders],
+        ExposeHeaders: [...cors.exposeHeaders],
+        MaxAge: cors.maxAgeSeconds,
+      });
+    },
+  );
+
+  it("gives no CORS configuration without origins, so that no browser page elsewhere can read an answer", () => {
+    // Act
+    const [api] = dev.ofType("AWS::ApiGatewayV2::Api");
+
+    // Assess
+    expect(api?.[1].Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  it("refuses an origin that is not scheme://host[:port]", () => {
+    const app = new App({
+      context: { ...cdkJson.context, corsOrigins: "https://shop.example.com/" },
+    });
+    expect(() => flashstockStack(app)).toThrow(/CORS_ALLOWED_ORIGINS/);
   });
 });
 

@@ -128,6 +128,23 @@ async function anonymousCart(lines: Record<string, number> = {}): Promise<string
 }
 
 const MATRIX = {
+  "GET /": { who: "anyone", success: 200, request: async () => ({ url: "/" }) },
+  "GET /openapi.json": {
+    who: "anyone",
+    success: 200,
+    request: async () => ({ url: "/openapi.json" }),
+  },
+  "GET /docs": { who: "anyone", success: 200, request: async () => ({ url: "/docs" }) },
+  "GET /docs/swagger-ui.css": {
+    who: "anyone",
+    success: 200,
+    request: async () => ({ url: "/docs/swagger-ui.css" }),
+  },
+  "GET /docs/swagger-ui-bundle.js": {
+    who: "anyone",
+    success: 200,
+    request: async () => ({ url: "/docs/swagger-ui-bundle.js" }),
+  },
   "GET /health": { who: "anyone", success: 200, request: async () => ({ url: "/health" }) },
   "POST /auth/register": {
     who: "anyone",

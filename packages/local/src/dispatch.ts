@@ -6,7 +6,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
-import type { HttpRoute } from "../../../infra/topology.ts";
+import { cors, type HttpRoute, parseOrigins } from "../../../infra/topology.ts";
 import { apiGatewayEvent, type HttpRequestLike, lambdaContext } from "./event.ts";
 import { createRouter } from "./router.ts";
 
@@ -52,13 +52,60 @@ const gatewayError = (
   body: JSON.stringify({ error: { code, message: messageOf(code, details) } }),
 });
 
+const header = (req: HttpRequestLike, name: string) => {
+  const value = Object.entries(req.headers ?? {}).find(([k]) => k.toLowerCase() === name)?.[1];
+  return Array.isArray(value) ? value.join(",") : value;
+};
+
 /**
- * What API Gateway does for one request: find the route, build the v2 event, invoke the handler,
- * and turn its result into a response. Used by the local HTTP server and by the tests.
+ * The topology's CORS policy as API Gateway applies it: a preflight (OPTIONS) to any route's path
+ * is answered by the gateway itself, and any answer to an allowed Origin carries
+ * Access-Control-Allow-Origin. The allowed origins are read from CORS_ALLOWED_ORIGINS per request,
+ * so a test can change them.
+ */
+function corsHeaders(req: HttpRequestLike): Record<string, string> {
+  const origin = header(req, "origin");
+  if (!origin || !parseOrigins(process.env[cors.originsEnv]).includes(origin)) return {};
+  return {
+    "access-control-allow-origin": origin,
+    "access-control-expose-headers": cors.exposeHeaders.join(","),
+    vary: "origin",
+  };
+}
+
+function preflight(req: HttpRequestLike): HttpResponse {
+  const allowed = corsHeaders(req);
+  return {
+    statusCode: 204,
+    headers: allowed["access-control-allow-origin"]
+      ? {
+          ...allowed,
+          "access-control-allow-methods": cors.allowMethods.join(","),
+          "access-control-allow-headers": cors.allowHeaders.join(","),
+          "access-control-max-age": String(cors.maxAgeSeconds),
+        }
+      : {},
+    body: "",
+  };
+}
+
+/**
+ * What API Gateway does for one request: answer a CORS preflight, or find the route, build the v2
+ * event, invoke the handler, and turn its result into a response. Used by the local HTTP server and
+ * by the tests.
  */
 export function createDispatcher(routes: readonly HttpRoute[]) {
   const match = createRouter(routes);
+  const paths = createRouter(routes.map((r) => ({ ...r, method: "GET" as const })));
   return async function dispatch(req: HttpRequestLike): Promise<HttpResponse> {
+    if (req.method === "OPTIONS" && paths("GET", req.rawPath).kind !== "not_found") {
+      return preflight(req);
+    }
+    const response = await answer(req);
+    return { ...response, headers: { ...response.headers, ...corsHeaders(req) } };
+  };
+
+  async function answer(req: HttpRequestLike): Promise<HttpResponse> {
     const found = match(req.method, req.rawPath);
     if (found.kind === "not_found") return gatewayError("NOT_FOUND");
     if (found.kind === "bad_path") return gatewayError("MALFORMED_PATH");
@@ -84,5 +131,5 @@ export function createDispatcher(routes: readonly HttpRoute[]) {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
     return { statusCode: result.statusCode ?? 200, headers, body };
-  };
+  }
 }

@@ -8,7 +8,7 @@ import { createDb } from "@flashstock/core/db/index";
 import { migrate } from "@flashstock/core/db/migrate";
 import { seedDemoCatalog } from "@flashstock/core/seed";
 import { closeDb, useEventPublisher } from "@flashstock/functions/lib/resources";
-import { routes } from "../../../infra/topology.ts";
+import { cors, parseOrigins, routes } from "../../../infra/topology.ts";
 import { createLocalEventSystem } from "./events/system.ts";
 import { startEmbeddedPostgres } from "./postgres.ts";
 import { startHttpServer } from "./server.ts";
@@ -108,6 +108,10 @@ async function main() {
   env.STOCK_MANAGER_EMAILS ||= "stock-manager@example.com";
   env.ORDER_OPS_EMAILS ||= "order-ops@example.com";
   env.API_URL ||= `http://localhost:${port}`;
+  // The local web UI may call the API from its own origin; an empty value allows none. Checked
+  // now, so that a typo fails the start rather than every request.
+  env[cors.originsEnv] ??= cors.localOrigins.join(",");
+  const corsOrigins = parseOrigins(env[cors.originsEnv]);
 
   // The bus, the FIFO queues, their consumers and the relay schedule, in process, from the topology.
   // LOCAL_VISIBILITY_TIMEOUT_SECONDS shortens every queue's visibility timeout (60 s, as in the
@@ -142,6 +146,7 @@ async function main() {
       `  admin: ${adminEmail} / ${env.ADMIN_PASSWORD ? "(ADMIN_PASSWORD)" : adminPassword}`,
       `  emails: ${env.SES_ENDPOINT}${ses ? " (the SES emulator's inbox: open it in a browser)" : ""}`,
       `    stock manager: ${env.STOCK_MANAGER_EMAILS}; order operations: ${env.ORDER_OPS_EMAILS}`,
+      `  browser pages allowed from: ${corsOrigins.join(", ") || "no other origin"} (${cors.originsEnv})`,
       seeded
         ? `  demo catalog: ${seeded} products loaded`
         : "  demo catalog: not loaded (database not empty or SEED_DEMO=0)",

@@ -88,6 +88,11 @@ export const routeOf = (key: RouteKey) => routes.find((r) => routeKey(r) === key
 
 /** Who may call a route, as the spec says. */
 export const ACCESS: Record<RouteKey, "public" | "optional" | "authenticated" | "roles"> = {
+  "GET /": "public",
+  "GET /openapi.json": "public",
+  "GET /docs": "public",
+  "GET /docs/swagger-ui.css": "public",
+  "GET /docs/swagger-ui-bundle.js": "public",
   "GET /health": "public",
   "POST /auth/register": "public",
   "POST /auth/login": "public",
@@ -127,6 +132,11 @@ export interface Template {
 const bySku = (w: World) => ({ sku: w.sku });
 
 export const TEMPLATES: Record<RouteKey, Template> = {
+  "GET /": {},
+  "GET /openapi.json": {},
+  "GET /docs": {},
+  "GET /docs/swagger-ui.css": {},
+  "GET /docs/swagger-ui-bundle.js": {},
   "GET /health": {},
   "POST /auth/register": {
     body: () => ({ email: "fuzz-register@example.com", password: PASSWORD, name: "Fuzz Register" }),
