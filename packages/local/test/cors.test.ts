@@ -3,6 +3,9 @@
  * on an allowed origin sends a preflight, then the request, and reads the answer; a page elsewhere
  * gets no Access-Control-Allow-Origin, so its browser refuses the answer.
  */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { useBrowser } from "@flashstock/testing/browser";
 import { useDatabase } from "@flashstock/testing/database";
 import { cartWith, createTestProduct, createUser } from "@flashstock/testing/fixtures";
 import { checkedFetch } from "@flashstock/testing/http";
@@ -130,5 +133,114 @@ describe("CORS on the local runtime", () => {
     // Assess
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("NOT_FOUND");
+  });
+});
+
+describe("CORS in a real browser", () => {
+  const chromium = useBrowser();
+  let pages: { allowed: Server; elsewhere: Server };
+  const origin = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+
+  beforeAll(async () => {
+    // Two pages that serve nothing but themselves: one on an origin the API allows, one not.
+    const page = () =>
+      new Promise<Server>((resolve) => {
+        const s = createServer((_, res) => {
+          res
+            .writeHead(200, { "content-type": "text/html" })
+            .end("<!doctype html><title>shop</title>");
+        });
+        s.listen(0, "127.0.0.1", () => resolve(s));
+      });
+    pages = { allowed: await page(), elsewhere: await page() };
+    process.env[cors.originsEnv] = `${WEB_UI},${origin(pages.allowed)}`;
+  });
+  afterAll(() => {
+    pages?.allowed.close();
+    pages?.elsewhere.close();
+  });
+
+  /** Registers, makes a cart and checks out twice with one key from the page, as a storefront would. */
+  async function shopFrom(pageOrigin: string, sku: string) {
+    const tab = await chromium.browser.newPage();
+    try {
+      await tab.goto(pageOrigin);
+      return await tab.evaluate(
+        async ({ api, sku }) => {
+          const json = { "content-type": "application/json" };
+          try {
+            const registered = await fetch(`${api}/auth/register`, {
+              method: "POST",
+              headers: json,
+              body: JSON.stringify({
+                email: `browser-${crypto.randomUUID()}@example.com`,
+                password: "a long password",
+                name: "Browser",
+              }),
+            });
+            const { token } = (await registered.json()) as { token: string };
+            const auth = { authorization: `Bearer ${token}` };
+            const product = await fetch(`${api}/products/${sku}`);
+            if (product.status !== 200) return { error: `product ${product.status}` };
+            const created = await fetch(`${api}/carts`, { method: "POST", headers: auth });
+            const cart = (await created.json()) as { id: string };
+            await fetch(`${api}/carts/${cart.id}/items/${sku}`, {
+              method: "PUT",
+              headers: { ...auth, ...json },
+              body: JSON.stringify({ quantity: 1 }),
+            });
+            const checkout = () =>
+              fetch(`${api}/checkout`, {
+                method: "POST",
+                headers: { ...auth, ...json, "idempotency-key": `browser-${cart.id}` },
+                body: JSON.stringify({
+                  cartId: cart.id,
+                  shippingAddress: {
+                    name: "Ann",
+                    line1: "1 Main St",
+                    city: "Berlin",
+                    postalCode: "10115",
+                    country: "DE",
+                  },
+                }),
+              });
+            const first = await checkout();
+            const again = await checkout();
+            return {
+              statuses: [registered.status, first.status, again.status],
+              orderStatus: ((await first.json()) as { status: string }).status,
+              replayed: again.headers.get("idempotent-replayed"),
+            };
+          } catch (err) {
+            return { error: String(err) };
+          }
+        },
+        { api: server.url, sku },
+      );
+    } finally {
+      await tab.close();
+    }
+  }
+
+  it("lets a page on an allowed origin shop end to end: preflights pass, answers and the exposed header are readable", async () => {
+    // Prepare
+    const product = await createTestProduct(t.db, { available: 10 });
+
+    // Act
+    const outcome = await shopFrom(origin(pages.allowed), product.sku);
+
+    // Assess
+    expect(outcome).toEqual({ statuses: [201, 201, 201], orderStatus: "placed", replayed: "true" });
+  });
+
+  it("keeps every answer from a page on an origin not on the list: the browser refuses it", async () => {
+    // Prepare
+    const product = await createTestProduct(t.db, { available: 10 });
+
+    // Act
+    const outcome = await shopFrom(origin(pages.elsewhere), product.sku);
+
+    // Assess
+    expect(outcome).toEqual({ error: "TypeError: Failed to fetch" });
   });
 });

