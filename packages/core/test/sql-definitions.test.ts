@@ -13,7 +13,12 @@ import { placeOrder } from "@flashstock/core/checkout/index";
 import { createDb, type Db } from "@flashstock/core/db/index";
 import { definitionFiles, migrateSchema } from "@flashstock/core/db/migrate";
 import { cancelOrder } from "@flashstock/core/order/index";
-import { checkLedger, useDatabase, useEmptyDatabases } from "@flashstock/testing/database";
+import {
+  expectLedgerConsistent,
+  useDatabase,
+  useEmptyDatabases,
+} from "@flashstock/testing/database";
+import { address } from "@flashstock/testing/fixtures";
 import { afterAll, describe, expect, it } from "vitest";
 
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
@@ -182,25 +187,13 @@ describe("migrate()", () => {
       db,
       buyer,
       randomUUID(),
-      {
-        cartId: cart.id,
-        shippingAddress: {
-          name: "Ann",
-          line1: "1 Main St",
-          city: "Berlin",
-          postalCode: "10115",
-          country: "DE",
-        },
-      },
+      { cartId: cart.id, shippingAddress: address },
       { duplicateWindowMinutes: 30 },
     );
 
     // Assess
     expect(cancelled.status).toBe("cancelled");
     expect(placed.order.status).toBe("placed");
-    for (const row of await checkLedger(db)) {
-      expect(row.ledgerSum, row.sku).toBe(row.available);
-      expect(row.soldInOrders, row.sku).toBe(row.soldInLedger);
-    }
+    await expectLedgerConsistent(db);
   });
 });

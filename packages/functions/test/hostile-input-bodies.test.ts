@@ -7,7 +7,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { call } from "@flashstock/testing/api";
-import { checkLedger, useDatabase, WRITABLE_TABLES } from "@flashstock/testing/database";
+import {
+  checkLedger,
+  expectLedgerConsistent,
+  useDatabase,
+  WRITABLE_TABLES,
+} from "@flashstock/testing/database";
 import {
   cartWith,
   checkout,
@@ -678,15 +683,8 @@ describe("valid but strange Unicode", () => {
 
 describe("the stock ledger", () => {
   it("stays consistent after every hostile body above", async () => {
-    // Act
-    const ledger = await checkLedger(t.db);
-
-    // Assess
-    expect(ledger.length).toBeGreaterThan(0);
-    for (const row of ledger) {
-      expect(row.available).toBeGreaterThanOrEqual(0);
-      expect(row.ledgerSum).toBe(row.available);
-      expect(row.soldInOrders).toBe(row.soldInLedger);
-    }
+    // Act + Assess: the SKUs the requests acted on are there, and every ledger identity holds.
+    expect((await checkLedger(t.db)).length).toBeGreaterThan(0);
+    await expectLedgerConsistent(t.db);
   });
 });

@@ -5,7 +5,7 @@
  * arrives, the answer is a success or a 4xx with a documented error code, never a 500, and a refused
  * request writes nothing.
  */
-import { checkLedger, useDatabase } from "@flashstock/testing/database";
+import { checkLedger, expectLedgerConsistent, useDatabase } from "@flashstock/testing/database";
 import { hostileRequest } from "@flashstock/testing/hostile/arbitraries";
 import { outcome, useContract } from "@flashstock/testing/hostile/contract";
 import { hashesPasswords, routeKey, templateOf, useWorld } from "@flashstock/testing/hostile/world";
@@ -46,15 +46,8 @@ describe("every route, fuzzed", () => {
   );
 
   it("leaves the stock ledger consistent after all of the above", async () => {
-    // Act
-    const ledger = await checkLedger(t.db);
-
-    // Assess
-    expect(ledger.length).toBeGreaterThan(0);
-    for (const row of ledger) {
-      expect(row.available).toBeGreaterThanOrEqual(0);
-      expect(row.ledgerSum).toBe(row.available);
-      expect(row.soldInOrders).toBe(row.soldInLedger);
-    }
+    // Act + Assess: the SKUs the requests acted on are there, and every ledger identity holds.
+    expect((await checkLedger(t.db)).length).toBeGreaterThan(0);
+    await expectLedgerConsistent(t.db);
   });
 });

@@ -8,7 +8,12 @@
 import { randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { call } from "@flashstock/testing/api";
-import { checkLedger, tablesSnapshot, useDatabase } from "@flashstock/testing/database";
+import {
+  checkLedger,
+  expectLedgerConsistent,
+  tablesSnapshot,
+  useDatabase,
+} from "@flashstock/testing/database";
 import {
   address,
   cartWith,
@@ -492,15 +497,8 @@ describe("content-type, encoding and size abuse of the headers", () => {
 
 describe("the stock ledger", () => {
   it("stays consistent after every hostile request above", async () => {
-    // Act
-    const ledger = await checkLedger(t.db);
-
-    // Assess
-    expect(ledger.length).toBeGreaterThan(0);
-    for (const row of ledger) {
-      expect(row.available).toBeGreaterThanOrEqual(0);
-      expect(row.ledgerSum).toBe(row.available);
-      expect(row.soldInOrders).toBe(row.soldInLedger);
-    }
+    // Act + Assess: the SKUs the requests acted on are there, and every ledger identity holds.
+    expect((await checkLedger(t.db)).length).toBeGreaterThan(0);
+    await expectLedgerConsistent(t.db);
   });
 });

@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { useBrowser } from "@flashstock/testing/browser";
 import { useDatabase } from "@flashstock/testing/database";
-import { cartWith, createTestProduct, createUser } from "@flashstock/testing/fixtures";
+import { address, cartWith, createTestProduct, createUser } from "@flashstock/testing/fixtures";
 import { checkedFetch } from "@flashstock/testing/http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cors, routes } from "../../../infra/topology.ts";
@@ -92,16 +92,7 @@ describe("CORS on the local runtime", () => {
           "content-type": "application/json",
           "idempotency-key": "cors-key-1",
         },
-        body: JSON.stringify({
-          cartId,
-          shippingAddress: {
-            name: "Ann",
-            line1: "1 Main St",
-            city: "Berlin",
-            postalCode: "10115",
-            country: "DE",
-          },
-        }),
+        body: JSON.stringify({ cartId, shippingAddress: address }),
       });
 
     // Act
@@ -166,7 +157,7 @@ describe("CORS in a real browser", () => {
     try {
       await tab.goto(pageOrigin);
       return await tab.evaluate(
-        async ({ api, sku }) => {
+        async ({ api, sku, shippingAddress }) => {
           const json = { "content-type": "application/json" };
           try {
             const registered = await fetch(`${api}/auth/register`, {
@@ -195,13 +186,7 @@ describe("CORS in a real browser", () => {
                 headers: { ...auth, ...json, "idempotency-key": `browser-${cart.id}` },
                 body: JSON.stringify({
                   cartId: cart.id,
-                  shippingAddress: {
-                    name: "Ann",
-                    line1: "1 Main St",
-                    city: "Berlin",
-                    postalCode: "10115",
-                    country: "DE",
-                  },
+                  shippingAddress,
                 }),
               });
             const first = await checkout();
@@ -215,7 +200,7 @@ describe("CORS in a real browser", () => {
             return { error: String(err) };
           }
         },
-        { api: server.url, sku },
+        { api: server.url, sku, shippingAddress: address },
       );
     } finally {
       await tab.close();
