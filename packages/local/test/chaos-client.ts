@@ -275,11 +275,40 @@ export interface KillerReport {
  * machine gets the same faults per request as an idle one instead of a livelock in which no request
  * outlives the next round.
  *
- * A backend inside a consumer's transaction that has recorded its event in processed_events is
- * spared: killing it between SES accepting an email and COMMIT re-sends that email on redelivery,
- * the one window the README documents (SES has no idempotency key), and the scenarios check
- * exactly-once emails.
+ * A consumer's transaction that has recorded its event in processed_events is never cut: killing
+ * it between SES accepting an email and COMMIT re-sends that email on redelivery, the one window
+ * the README documents (SES has no idempotency key), and the scenarios check exactly-once emails.
+ * See killRound for how.
  */
+/**
+ * One round: every backend of the runtime terminated, in one transaction of the killer's that
+ * first takes processed_events in SHARE mode. That lock conflicts with the ROW EXCLUSIVE lock a
+ * consumer takes when it records its event, so it waits until every consumer between that INSERT
+ * and its COMMIT has committed, and holds new ones at their INSERT, before any email, until the
+ * round is over. (Checking pg_locks and terminating in one statement left a gap: the killer's own
+ * backend, descheduled on a loaded machine between the two, let a consumer record its event and
+ * send its email before the signal arrived, and the email went out twice.)
+ */
+async function killRound(session: pg.Client, applicationName: string): Promise<number> {
+  await session.query("BEGIN");
+  try {
+    await session.query("SET LOCAL lock_timeout = '10s'");
+    await session.query("LOCK TABLE processed_events IN SHARE MODE");
+    const { rows } = await session.query<{ n: number }>(
+      `SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid))::int AS n
+         FROM pg_stat_activity a
+        WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+          AND a.application_name = $1 AND a.backend_type = 'client backend'`,
+      [applicationName],
+    );
+    await session.query("COMMIT");
+    return rows[0]?.n ?? 0;
+  } catch (err) {
+    await session.query("ROLLBACK").catch(() => {});
+    throw err;
+  }
+}
+
 export function backendKiller(options: {
   /** The database whose backends are terminated; the killer connects to it. */
   url: string;
@@ -329,16 +358,7 @@ export function backendKiller(options: {
       if (stopping) break;
       try {
         session ??= await connect();
-        const { rows } = await session.query<{ n: number }>(
-          `SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid))::int AS n
-             FROM pg_stat_activity a
-            WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
-              AND a.application_name = $1 AND a.backend_type = 'client backend'
-              AND NOT EXISTS (SELECT 1 FROM pg_locks l
-                               WHERE l.pid = a.pid AND l.relation = 'processed_events'::regclass)`,
-          [options.applicationName],
-        );
-        report.terminated += rows[0]?.n ?? 0;
+        report.terminated += await killRound(session, options.applicationName);
       } catch (err) {
         failed(`round ${report.rounds}`, err);
         const lost = session;
