@@ -8,17 +8,16 @@ import { type HandlerFile, handlerFiles } from "../../../bench/coldstart.ts";
 /**
  * Size budgets of the Lambda bundles, in KB (1024 bytes) of minified code, per trigger kind.
  * What every bundle that reaches the database shares (measured with esbuild's metafile): the Neon
- * driver 143 KB, zod 90-100 KB, the Powertools logger and commons 21 KB; the project's own code
+ * driver 143 KB, zod 36 KB (zod/mini; classic zod was 100 KB), the Powertools logger and commons 21 KB; the project's own code
  * adds 15-40 KB. The AWS SDK is not in any bundle: the nodejs24.x runtime provides it.
  */
 const budgetKB: Record<HandlerFile["kind"], number> = {
-  // A shopper waits for an HTTP cold start: 300 KB keeps import under 60 ms, and at 279-293 KB the
-  // bundles are close to it.
+  // A shopper waits for an HTTP cold start: 300 KB keeps import under 60 ms. Measured 221-239 KB.
   http: 300,
   // Queue consumers and the relay hold no shopper waiting: a cold start delays an email or a
-  // confirmation by some milliseconds. Measured 288-301 KB; 350 leaves room for some more code
-  // (~50 KB), and still fails on what would be a mistake: a bundled AWS SDK client (hundreds of
-  // KB) or node-postgres beside the Neon driver (+80 KB).
+  // confirmation by some milliseconds. Measured 226-242 KB; 350 leaves room for more code, and
+  // still fails on what would be a mistake: a bundled AWS SDK client (hundreds of KB) or
+  // node-postgres beside the Neon driver (+80 KB).
   queue: 350,
   schedule: 350,
   // GET /openapi.json and the reference page: developers and tools read them, no shopper. The

@@ -1,27 +1,31 @@
 import { createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
 import { SignJWT } from "jose";
-import * as z from "zod";
 import { isSqlState, type Queryable } from "../db/index.ts";
 import { DomainError, forbidden } from "../error.ts";
+import * as z from "../zod.ts";
 
 export const Role = z.enum(["customer", "stock_manager", "ops", "admin"]);
 export type Role = z.infer<typeof Role>;
 export const staffRoles: readonly Role[] = ["stock_manager", "ops", "admin"];
 
-export const Email = z
-  .string()
-  .trim()
-  .max(254)
-  .pipe(z.email({ message: "must be an email address" }));
-const Password = z.string().min(8).max(256);
-const Name = z.string().trim().min(1).max(200);
+export const Email = z.pipe(
+  z.string().check(z.trim(), z.maxLength(254)),
+  z.email({ message: "must be an email address" }),
+);
+const Password = z.string().check(z.minLength(8), z.maxLength(256));
+const Name = z.string().check(z.trim(), z.minLength(1), z.maxLength(200));
 
 export const RegisterInput = z.strictObject({ email: Email, password: Password, name: Name });
 export type RegisterInput = z.infer<typeof RegisterInput>;
-export const LoginInput = z.strictObject({ email: Email, password: z.string().min(1).max(256) });
+export const LoginInput = z.strictObject({
+  email: Email,
+  password: z.string().check(z.minLength(1), z.maxLength(256)),
+});
 export type LoginInput = z.infer<typeof LoginInput>;
-export const StaffInput = RegisterInput.extend({ role: Role.exclude(["customer"]) });
+export const StaffInput = z.extend(RegisterInput, {
+  role: z.enum(["stock_manager", "ops", "admin"]),
+});
 export type StaffInput = z.infer<typeof StaffInput>;
 
 export const User = z.object({
@@ -179,12 +183,15 @@ const Claims = z.object({
   sub: z.uuid(),
   role: Role,
   iss: z.literal(issuer),
-  aud: z.union([z.literal(audience), z.array(z.string()).refine((a) => a.includes(audience))]),
+  aud: z.union([
+    z.literal(audience),
+    z.array(z.string()).check(z.refine((a) => a.includes(audience))),
+  ]),
   exp: z.number(),
   iat: z.number(),
-  nbf: z.number().optional(),
+  nbf: z.optional(z.number()),
 });
-const Header = z.looseObject({ alg: z.literal("HS256"), typ: z.literal("JWT").optional() });
+const Header = z.looseObject({ alg: z.literal("HS256"), typ: z.optional(z.literal("JWT")) });
 
 const fromBase64Url = (part: string) => {
   const bytes = Buffer.from(part, "base64url");

@@ -1,8 +1,8 @@
-import * as z from "zod";
 import type { Principal } from "../auth/index.ts";
 import { DEFAULT_CURRENCY } from "../catalog/index.ts";
 import type { Db, Queryable } from "../db/types.ts";
 import { DomainError, insufficientStockForSku, notFound } from "../error.ts";
+import * as z from "../zod.ts";
 
 /** Per line. Large enough for any retail basket, small enough that totals stay exact in a double. */
 export const MAX_LINE_QUANTITY = 10_000;
@@ -10,17 +10,17 @@ export const MAX_CART_LINES = 100;
 
 export const CartId = z.uuid({ message: "must be a cart id (UUID)" });
 export const SetItemInput = z.strictObject({
-  quantity: z.number().int().min(0).max(MAX_LINE_QUANTITY),
+  quantity: z.int().check(z.minimum(0), z.maximum(MAX_LINE_QUANTITY)),
 });
 export type SetItemInput = z.infer<typeof SetItemInput>;
 
 export const CartItem = z.object({
   sku: z.string(),
   name: z.string(),
-  quantity: z.number().int(),
+  quantity: z.int(),
   /** The product's price now: a cart reserves neither stock nor price. */
-  unitPriceCents: z.number().int(),
-  lineTotalCents: z.number().int(),
+  unitPriceCents: z.int(),
+  lineTotalCents: z.int(),
 });
 export type CartItem = z.infer<typeof CartItem>;
 
@@ -28,7 +28,7 @@ export const Cart = z.object({
   id: z.uuid(),
   status: z.enum(["open", "checked_out"]),
   items: z.array(CartItem),
-  subtotalCents: z.number().int(),
+  subtotalCents: z.int(),
   currency: z.string(),
 });
 export type Cart = z.infer<typeof Cart>;

@@ -1,23 +1,24 @@
-import * as z from "zod";
 import { type Db, isSqlState, type Queryable } from "../db/index.ts";
 import { DomainError, notFound } from "../error.ts";
 import { decodeCursor, encodeCursor, Limit, Page } from "../pagination.ts";
+import * as z from "../zod.ts";
 
 export const Sku = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 letters, digits, '.', '_' or '-'");
-export const Currency = z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code such as EUR");
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 letters, digits, '.', '_' or '-'"));
+export const Currency = z.string().check(z.regex(/^[A-Z]{3}$/, "an ISO 4217 code such as EUR"));
 /** Stock quantities fit comfortably in Postgres integer, with room for any single adjustment. */
 export const MAX_STOCK = 1_000_000_000;
-const StockQuantity = z.number().int().min(0).max(MAX_STOCK);
-const Text = (max: number) => z.string().trim().max(max);
+const StockQuantity = z.int().check(z.minimum(0), z.maximum(MAX_STOCK));
+const Text = (max: number, min = 0) =>
+  z.string().check(z.trim(), z.maxLength(max), ...(min > 0 ? [z.minLength(min)] : []));
 /**
  * Free-form attributes. Zod's record skips a `__proto__` key without a word (so that it cannot set
  * the parsed object's prototype), which would store a product without the attribute its creator
  * sent and answer 201: the key is refused instead, before the record is parsed.
  */
-const Attributes = z.preprocess(
-  (value, ctx) => {
+const Attributes = z.pipe(
+  z.transform((value: unknown, ctx) => {
     if (value !== null && typeof value === "object" && Object.hasOwn(value, "__proto__")) {
       ctx.issues.push({
         code: "custom",
@@ -27,48 +28,52 @@ const Attributes = z.preprocess(
       });
     }
     return value;
-  },
+  }),
   z
-    .record(z.string().min(1).max(64), z.union([z.string().max(500), z.number(), z.boolean()]))
-    .refine((a) => Object.keys(a).length <= 50, "at most 50 attributes"),
+    .record(
+      z.string().check(z.minLength(1), z.maxLength(64)),
+      z.union([z.string().check(z.maxLength(500)), z.number(), z.boolean()]),
+    )
+    .check(z.refine((a) => Object.keys(a).length <= 50, "at most 50 attributes")),
 );
 
 export const DEFAULT_CURRENCY = "EUR";
 
 const productFields = {
-  name: Text(200).min(1),
+  name: Text(200, 1),
   description: Text(5000),
-  priceCents: z.number().int().min(0).max(1_000_000_000),
+  priceCents: z.int().check(z.minimum(0), z.maximum(1_000_000_000)),
   currency: Currency,
-  category: Text(100).min(1).nullable(),
-  imageUrls: z.array(z.url({ protocol: /^https?$/ }).max(2048)).max(20),
+  category: z.nullable(Text(100, 1)),
+  imageUrls: z
+    .array(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048)))
+    .check(z.maxLength(20)),
   attributes: Attributes,
 };
 
 export const CreateProductInput = z.strictObject({
   sku: Sku,
   ...productFields,
-  description: productFields.description.default(""),
-  currency: productFields.currency.default(DEFAULT_CURRENCY),
-  category: productFields.category.optional().default(null),
-  imageUrls: productFields.imageUrls.default([]),
-  attributes: productFields.attributes.default({}),
+  description: z._default(productFields.description, ""),
+  currency: z._default(productFields.currency, DEFAULT_CURRENCY),
+  category: z._default(z.optional(productFields.category), null),
+  imageUrls: z._default(productFields.imageUrls, []),
+  attributes: z._default(productFields.attributes, {}),
   available: StockQuantity,
   minQuantity: StockQuantity,
 });
 export type CreateProductInput = z.infer<typeof CreateProductInput>;
 
 export const UpdateProductInput = z
-  .strictObject(productFields)
-  .partial()
-  .refine((u) => Object.keys(u).length > 0, "at least one field to change");
+  .partial(z.strictObject(productFields))
+  .check(z.refine((u) => Object.keys(u).length > 0, "at least one field to change"));
 export type UpdateProductInput = z.infer<typeof UpdateProductInput>;
 
 export const ListProductsInput = z.object({
   limit: Limit,
-  cursor: z.string().max(500).optional(),
-  category: Text(100).min(1).optional(),
-  q: Text(200).min(1).optional(),
+  cursor: z.optional(z.string().check(z.maxLength(500))),
+  category: z.optional(Text(100, 1)),
+  q: z.optional(Text(200, 1)),
 });
 export type ListProductsInput = z.infer<typeof ListProductsInput>;
 
@@ -76,13 +81,13 @@ export const Product = z.object({
   sku: z.string(),
   name: z.string(),
   description: z.string(),
-  priceCents: z.number().int(),
+  priceCents: z.int(),
   currency: z.string(),
-  category: z.string().nullable(),
+  category: z.nullable(z.string()),
   imageUrls: z.array(z.string()),
   attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
   /** Units that can be sold now. */
-  available: z.number().int(),
+  available: z.int(),
 });
 export type Product = z.infer<typeof Product>;
 

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import * as z from "zod";
 import type { Principal } from "../auth/index.ts";
 import { CartId } from "../cart/index.ts";
 import { batched, perKey } from "../db/coalesce.ts";
@@ -8,28 +7,30 @@ import { DomainError, insufficientStock, serviceUnavailable } from "../error.ts"
 import type { DomainEvent } from "../events/index.ts";
 import { collectCommittedEvents } from "../events/outbox.ts";
 import { Order } from "../order/index.ts";
+import * as z from "../zod.ts";
 
-const Line = (max: number) => z.string().trim().min(1).max(max);
+const Line = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
 
 export const ShippingAddress = z.strictObject({
   name: Line(200),
   line1: Line(200),
   // Storefronts send an empty optional field as null as often as they leave it out.
-  line2: z
-    .string()
-    .trim()
-    .max(200)
-    .nullish()
-    .transform((v) => v || undefined)
-    .optional(),
+  line2: z.optional(
+    z.pipe(
+      z.nullish(z.string().check(z.trim(), z.maxLength(200))),
+      z.transform((v) => v || undefined),
+    ),
+  ),
   city: Line(100),
   postalCode: Line(20),
   // Checked before upper-casing: "ß".toUpperCase() is "SS".
   country: z
     .string()
-    .trim()
-    .regex(/^[A-Za-z]{2}$/, "an ISO 3166-1 alpha-2 code such as DE")
-    .toUpperCase(),
+    .check(
+      z.trim(),
+      z.regex(/^[A-Za-z]{2}$/, "an ISO 3166-1 alpha-2 code such as DE"),
+      z.toUpperCase(),
+    ),
 });
 export type ShippingAddress = z.infer<typeof ShippingAddress>;
 
@@ -42,9 +43,11 @@ export type CheckoutInput = z.infer<typeof CheckoutInput>;
  */
 export const IdempotencyKey = z
   .string({ message: "the Idempotency-Key header is required" })
-  .regex(
-    /^[\x21-\x7E](?:[\x20-\x7E]{0,253}[\x21-\x7E])?$/,
-    "1-255 printable ASCII characters, not starting or ending with a space",
+  .check(
+    z.regex(
+      /^[\x21-\x7E](?:[\x20-\x7E]{0,253}[\x21-\x7E])?$/,
+      "1-255 printable ASCII characters, not starting or ending with a space",
+    ),
   );
 
 export interface PlaceOrderResult {

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../zod.ts";
 
 /**
  * The domain events. They are written to the outbox table in the same transaction as the change

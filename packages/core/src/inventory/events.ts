@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../zod.ts";
 
 /**
  * The data of inventory.low, inventory.out and inventory.restocked, written by apply_stock_delta
@@ -6,9 +6,9 @@ import * as z from "zod";
  */
 export const InventoryEventData = z.object({
   sku: z.string(),
-  available: z.number().int(),
-  minQuantity: z.number().int(),
+  available: z.int(),
+  minQuantity: z.int(),
   /** The order whose sale (or cancellation) crossed the threshold; null for a manual change. */
-  orderId: z.uuid().nullable(),
+  orderId: z.nullable(z.uuid()),
 });
 export type InventoryEventData = z.infer<typeof InventoryEventData>;

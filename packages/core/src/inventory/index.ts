@@ -1,8 +1,8 @@
-import * as z from "zod";
 import { MAX_STOCK } from "../catalog/index.ts";
 import type { Db, Queryable } from "../db/types.ts";
 import { insufficientStockForSku, notFound } from "../error.ts";
 import { decodeCursor, encodeCursor, Page } from "../pagination.ts";
+import * as z from "../zod.ts";
 
 /** Why stock moved. `initial`, `sale` and `cancellation` are written by the system only. */
 export const MovementReason = z.enum([
@@ -17,55 +17,56 @@ export const MovementReason = z.enum([
 ]);
 export type MovementReason = z.infer<typeof MovementReason>;
 
-const ManualReason = MovementReason.extract(["restock", "correction", "damage", "return", "loss"]);
+const ManualReason = z.enum(["restock", "correction", "damage", "return", "loss"]);
 const increasing: readonly string[] = ["restock", "return"];
 const decreasing: readonly string[] = ["damage", "loss"];
 
 export const AdjustStockInput = z
   .strictObject({
-    delta: z
-      .number()
-      .int()
-      .min(-MAX_STOCK)
-      .max(MAX_STOCK)
-      .refine((d) => d !== 0, "must not be 0"),
+    delta: z.int().check(
+      z.minimum(-MAX_STOCK),
+      z.maximum(MAX_STOCK),
+      z.refine((d) => d !== 0, "must not be 0"),
+    ),
     reason: ManualReason,
-    note: z.string().trim().max(1000).optional(),
+    note: z.optional(z.string().check(z.trim(), z.maxLength(1000))),
   })
-  .refine((a) => !increasing.includes(a.reason) || a.delta > 0, {
-    message: "restock and return must add stock (delta > 0)",
-    path: ["delta"],
-  })
-  .refine((a) => !decreasing.includes(a.reason) || a.delta < 0, {
-    message: "damage and loss must remove stock (delta < 0)",
-    path: ["delta"],
-  });
+  .check(
+    z.refine((a) => !increasing.includes(a.reason) || a.delta > 0, {
+      message: "restock and return must add stock (delta > 0)",
+      path: ["delta"],
+    }),
+    z.refine((a) => !decreasing.includes(a.reason) || a.delta < 0, {
+      message: "damage and loss must remove stock (delta < 0)",
+      path: ["delta"],
+    }),
+  );
 export type AdjustStockInput = z.infer<typeof AdjustStockInput>;
 
 export const SetMinimumInput = z.strictObject({
-  minQuantity: z.number().int().min(0).max(MAX_STOCK),
+  minQuantity: z.int().check(z.minimum(0), z.maximum(MAX_STOCK)),
 });
 export type SetMinimumInput = z.infer<typeof SetMinimumInput>;
 
 export const ListInventoryInput = z.object({
-  low: z
-    .enum(["true", "false"])
-    .optional()
-    .transform((v) => v === "true"),
+  low: z.pipe(
+    z.optional(z.enum(["true", "false"])),
+    z.transform((v) => v === "true"),
+  ),
 });
 
 export const StockLevel = z.object({
   sku: z.string(),
-  available: z.number().int(),
-  minQuantity: z.number().int(),
+  available: z.int(),
+  minQuantity: z.int(),
 });
 export type StockLevel = z.infer<typeof StockLevel>;
 
 export const InventoryItem = z.object({
   sku: z.string(),
   name: z.string(),
-  available: z.number().int(),
-  minQuantity: z.number().int(),
+  available: z.int(),
+  minQuantity: z.int(),
   /** Strictly below the minimum: the line the low-stock alerts cross. */
   low: z.boolean(),
 });
@@ -74,10 +75,10 @@ export const InventoryList = z.object({ items: z.array(InventoryItem) });
 
 export const Movement = z.object({
   at: z.iso.datetime(),
-  delta: z.number().int(),
+  delta: z.int(),
   reason: MovementReason,
-  orderId: z.uuid().nullable(),
-  availableAfter: z.number().int(),
+  orderId: z.nullable(z.uuid()),
+  availableAfter: z.int(),
 });
 export type Movement = z.infer<typeof Movement>;
 export const MovementPage = Page(Movement);
@@ -147,8 +148,8 @@ export async function setMinimum(db: Db, sku: string, input: SetMinimumInput): P
 }
 
 export const ListMovementsInput = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(500).optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000)), 100),
+  cursor: z.optional(z.string().check(z.maxLength(500))),
 });
 export type ListMovementsInput = z.infer<typeof ListMovementsInput>;
 
@@ -159,7 +160,7 @@ export async function listMovements(
   input: ListMovementsInput,
 ): Promise<Page<Movement>> {
   await getStockLevel(db, sku);
-  const after = input.cursor ? decodeCursor(input.cursor, z.tuple([z.number().int()]))[0] : 0;
+  const after = input.cursor ? decodeCursor(input.cursor, z.tuple([z.int()]))[0] : 0;
   const { rows } = await db.query<Movement & { id: number; at: Date }>(
     `SELECT id, at, delta, reason, order_id AS "orderId", available_after AS "availableAfter"
        FROM stock_movements WHERE sku = $1 AND id > $2 ORDER BY id LIMIT $3`,

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "../zod.ts";
 import { Address, OrderHold, OrderLine } from "./index.ts";
 
 /**
@@ -10,12 +10,12 @@ export const OrderEventData = z.object({
   orderId: z.uuid(),
   customerId: z.uuid(),
   lines: z.array(OrderLine),
-  totalCents: z.number().int(),
+  totalCents: z.int(),
   currency: z.string(),
   shippingAddress: Address,
   /** Customer, SKUs and quantities, normalised address: equal for the same order placed twice. */
   fingerprint: z.string(),
-  hold: OrderHold.pick({ reason: true, duplicateOf: true }).optional(),
-  releasedBy: z.uuid().optional(),
+  hold: z.optional(z.pick(OrderHold, { reason: true, duplicateOf: true })),
+  releasedBy: z.optional(z.uuid()),
 });
 export type OrderEventData = z.infer<typeof OrderEventData>;

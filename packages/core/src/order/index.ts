@@ -1,8 +1,8 @@
-import * as z from "zod";
 import { isStaff, type Principal, type Role } from "../auth/index.ts";
 import type { Db, Queryable } from "../db/types.ts";
 import { DomainError, forbidden, notFound } from "../error.ts";
 import { decodeCursor, encodeCursor, Limit, Page } from "../pagination.ts";
+import * as z from "../zod.ts";
 
 export const OrderStatus = z.enum(["placed", "on_hold", "confirmed", "cancelled"]);
 export type OrderStatus = z.infer<typeof OrderStatus>;
@@ -11,8 +11,8 @@ export const OrderId = z.uuid({ message: "must be an order id (UUID)" });
 export const OrderLine = z.object({
   sku: z.string(),
   name: z.string(),
-  quantity: z.number().int(),
-  unitPriceCents: z.number().int(),
+  quantity: z.int(),
+  unitPriceCents: z.int(),
 });
 export type OrderLine = z.infer<typeof OrderLine>;
 
@@ -20,7 +20,7 @@ export type OrderLine = z.infer<typeof OrderLine>;
 export const Address = z.object({
   name: z.string(),
   line1: z.string(),
-  line2: z.string().optional(),
+  line2: z.optional(z.string()),
   city: z.string(),
   postalCode: z.string(),
   country: z.string(),
@@ -34,8 +34,8 @@ export type Address = z.infer<typeof Address>;
 export const OrderHold = z.object({
   reason: z.literal("SUSPECTED_DUPLICATE"),
   duplicateOf: z.uuid(),
-  releasedBy: z.uuid().optional(),
-  releasedAt: z.iso.datetime().optional(),
+  releasedBy: z.optional(z.uuid()),
+  releasedAt: z.optional(z.iso.datetime()),
 });
 export type OrderHold = z.infer<typeof OrderHold>;
 
@@ -49,10 +49,10 @@ export const Order = z.object({
   status: OrderStatus,
   customerId: z.uuid(),
   lines: z.array(OrderLine),
-  totalCents: z.number().int(),
+  totalCents: z.int(),
   currency: z.string(),
   shippingAddress: Address,
-  hold: OrderHold.nullable(),
+  hold: z.nullable(OrderHold),
   createdAt: z.iso.datetime(),
 });
 export type Order = z.infer<typeof Order>;
@@ -83,14 +83,14 @@ export async function getOrder(db: Queryable, id: string, principal: Principal):
 
 export const ListOrdersInput = z.object({
   limit: Limit,
-  cursor: z.string().max(500).optional(),
-  status: OrderStatus.optional(),
+  cursor: z.optional(z.string().check(z.maxLength(500))),
+  status: z.optional(OrderStatus),
 });
 export type ListOrdersInput = z.infer<typeof ListOrdersInput>;
 
 /** The key of the last order served. Postgres has no year 0, so no cursor of ours holds one. */
 const OrderCursor = z.tuple([
-  z.iso.datetime().refine((at) => !at.startsWith("0000-"), "not a Postgres timestamp"),
+  z.iso.datetime().check(z.refine((at) => !at.startsWith("0000-"), "not a Postgres timestamp")),
   z.uuid(),
 ]);
 

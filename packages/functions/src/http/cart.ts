@@ -1,6 +1,6 @@
 import * as Cart from "@flashstock/core/cart/index";
 import { Sku } from "@flashstock/core/catalog/index";
-import * as z from "zod";
+import * as z from "@flashstock/core/zod";
 import { route } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
 

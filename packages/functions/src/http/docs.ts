@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import * as z from "zod";
+import * as z from "@flashstock/core/zod";
 import document from "../../../../docs/openapi.json" with { type: "json" };
 import { route, withHeaders } from "../lib/http.ts";
 

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "@flashstock/core/zod";
 import { route } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
 

@@ -1,6 +1,6 @@
 import { Sku } from "@flashstock/core/catalog/index";
 import * as Inventory from "@flashstock/core/inventory/index";
-import * as z from "zod";
+import * as z from "@flashstock/core/zod";
 import { route } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
 

@@ -1,5 +1,5 @@
 import * as Orders from "@flashstock/core/order/index";
-import * as z from "zod";
+import * as z from "@flashstock/core/zod";
 import { route } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
 

@@ -1,5 +1,5 @@
 import * as Catalog from "@flashstock/core/catalog/index";
-import * as z from "zod";
+import * as z from "@flashstock/core/zod";
 import { route } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
 

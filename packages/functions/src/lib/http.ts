@@ -8,14 +8,13 @@ import {
 } from "@flashstock/core/auth/index";
 import { DomainError, type ErrorCode, messageOf, statusOf } from "@flashstock/core/error";
 import { runCollectingEvents } from "@flashstock/core/events/outbox";
+import type * as z from "@flashstock/core/zod";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type {
   APIGatewayProxyEventV2,
   Context,
   APIGatewayProxyStructuredResultV2 as HttpResult,
 } from "aws-lambda";
-import type * as z from "zod";
-import type { ZodType } from "zod";
 import { config } from "./config.ts";
 import { logger, publishNow } from "./resources.ts";
 
@@ -29,7 +28,7 @@ export type Access = "public" | "optional" | "authenticated" | readonly Role[];
 export interface Returns<R> {
   status: 200 | 201;
   /** The body's schema: the OpenAPI document and the tests' conformance check read it. */
-  body: ZodType<R>;
+  body: z.ZodMiniType<R>;
   /** A body that is not JSON (a page, a script) is sent as the string the handler returns. */
   contentType?: string;
   /** Response headers the route may set, by lower-case name, with what each means. */
@@ -46,11 +45,11 @@ export interface RouteSpec<P, Q, B, R> {
   access: Access;
   /** One line for the API reference. */
   summary: string;
-  path?: ZodType<P>;
-  query?: ZodType<Q>;
-  body?: ZodType<B>;
+  path?: z.ZodMiniType<P>;
+  query?: z.ZodMiniType<Q>;
+  body?: z.ZodMiniType<B>;
   /** Header names (lower case) the handler reads; each validated by its schema. */
-  headers?: Record<string, ZodType<string>>;
+  headers?: Record<string, z.ZodMiniType<string>>;
   returns: Returns<R>;
   errors?: readonly ErrorCode[];
 }
@@ -92,7 +91,7 @@ export function errorBody(code: ErrorCode, message: string, details?: Record<str
   return { error: details ? { code, message, details } : { code, message } };
 }
 
-function validationError(where: string, error: z.ZodError): DomainError {
+function validationError(where: string, error: z.core.$ZodError): DomainError {
   return new DomainError("VALIDATION_FAILED", {
     in: where,
     issues: error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
@@ -237,7 +236,7 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
-function parse<T>(where: string, schema: ZodType<T> | undefined, value: unknown): T {
+function parse<T>(where: string, schema: z.ZodMiniType<T> | undefined, value: unknown): T {
   if (!schema) return undefined as T;
   checkStrings(where, value);
   const result = schema.safeParse(value);

@@ -11,7 +11,7 @@ import { type ErrorCode, errorRegistry, messageOf, statusOf } from "@flashstock/
 import { whenAnswered } from "@flashstock/core/error-docs";
 import * as Inventory from "@flashstock/core/inventory/index";
 import * as Orders from "@flashstock/core/order/index";
-import * as z from "zod";
+import * as z from "@flashstock/core/zod";
 import {
   createDocument,
   type ZodOpenApiOperationObject,
@@ -29,7 +29,7 @@ export const errorEnvelope = (codes: readonly [ErrorCode, ...ErrorCode[]]) =>
     error: z.object({
       code: z.enum(codes),
       message: z.string(),
-      details: z.record(z.string(), z.unknown()).optional(),
+      details: z.optional(z.record(z.string(), z.unknown())),
     }),
   });
 
@@ -109,8 +109,8 @@ function operation(declared: DeclaredRoute): ZodOpenApiOperationObject {
     tags: [route.path.split("/")[1] || "api"],
     security: security(declared),
     requestParams: {
-      ...(spec.path ? { path: spec.path as z.ZodObject } : {}),
-      ...(spec.query ? { query: spec.query as z.ZodObject } : {}),
+      ...(spec.path ? { path: spec.path as z.ZodMiniObject } : {}),
+      ...(spec.query ? { query: spec.query as z.ZodMiniObject } : {}),
       ...(spec.headers ? { header: z.object(spec.headers) } : {}),
     },
     ...(spec.body
@@ -135,7 +135,7 @@ function operation(declared: DeclaredRoute): ZodOpenApiOperationObject {
                 Object.fromEntries(
                   Object.entries(returns.headers).map(([name, description]) => [
                     name,
-                    z.string().optional().meta({ description }),
+                    z.optional(z.string()).register(z.globalRegistry, { description }),
                   ]),
                 ),
               ),
