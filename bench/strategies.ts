@@ -182,8 +182,8 @@ const flashstock: Strategy = {
               db,
               { userId: cart.customerId, role: "customer" },
               randomUUID(),
-              { cartId: cart.cartId, shippingAddress },
-              { duplicateWindowMinutes: 30 },
+              { cartId: cart.cartId, shippingAddress, payment: { method: "cash_on_delivery" } },
+              { duplicateWindowMinutes: 30, cardPayments: false },
             );
             return "sold";
           } catch (err) {

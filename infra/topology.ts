@@ -137,6 +137,32 @@ export const routes = [
     handler: `${http}/orders.release`,
     needs: apiPublishing,
   },
+  {
+    method: "POST",
+    path: "/orders/{id}/ship",
+    handler: `${http}/orders.ship`,
+    needs: apiPublishing,
+  },
+  {
+    method: "POST",
+    path: "/orders/{id}/deliver",
+    handler: `${http}/orders.deliver`,
+    needs: apiPublishing,
+  },
+
+  { method: "GET", path: "/me/wallet", handler: `${http}/wallet.mine`, needs: api },
+  {
+    method: "GET",
+    path: "/customers/{id}/wallet",
+    handler: `${http}/wallet.ofCustomer`,
+    needs: api,
+  },
+  {
+    method: "POST",
+    path: "/customers/{id}/wallet/transactions",
+    handler: `${http}/wallet.change`,
+    needs: api,
+  },
 ] as const satisfies readonly HttpRoute[];
 
 /**
@@ -205,7 +231,17 @@ export interface FifoQueue {
 export const queues = [
   {
     name: "order-events",
-    events: ["order.placed", "order.held", "order.released", "order.cancelled", "order.confirmed"],
+    events: [
+      "order.awaiting_payment",
+      "order.placed",
+      "order.held",
+      "order.released",
+      "order.cancelled",
+      "order.confirmed",
+      "order.shipped",
+      "order.delivered",
+      "order.refunded",
+    ],
     messageGroupId: "data.customerId",
     // Each event by its own id: SQS drops only a re-sent copy of the same event (the relay and the
     // fast path racing). Not by the order's fingerprint: an identical order placed again after the

@@ -443,7 +443,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Cancel an order and put its units back (its owner, ops or admin)
+         * Cancel an order: its units go back, and its money (its owner, ops or admin)
          * @description Any signed-in user (bearer token).
          */
         post: operations["orders.cancel"];
@@ -467,6 +467,106 @@ export interface paths {
          * @description Roles: ops, admin (bearer token).
          */
         post: operations["orders.release"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{id}/ship": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand a confirmed order to a carrier; the customer gets the tracking link
+         * @description Roles: ops, admin (bearer token).
+         */
+        post: operations["orders.ship"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{id}/deliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record that a shipped order arrived (cash on delivery is paid then)
+         * @description Roles: ops, admin (bearer token).
+         */
+        post: operations["orders.deliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/wallet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's store credit and its transactions, newest first
+         * @description Roles: customer (bearer token).
+         */
+        get: operations["wallet.mine"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{id}/wallet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer's store credit and its transactions, newest first
+         * @description Roles: ops, admin (bearer token).
+         */
+        get: operations["wallet.ofCustomer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{id}/wallet/transactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Top up, credit as goodwill or correct a customer's store credit
+         * @description Roles: ops, admin (bearer token).
+         */
+        post: operations["wallet.change"];
         delete?: never;
         options?: never;
         head?: never;
@@ -556,7 +656,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            status: "placed" | "on_hold" | "confirmed" | "cancelled";
+            status: "awaiting_payment" | "placed" | "on_hold" | "confirmed" | "shipped" | "delivered" | "cancelled";
             /** Format: uuid */
             customerId: string;
             lines: components["schemas"]["OrderLine"][];
@@ -564,8 +664,18 @@ export interface components {
             currency: string;
             shippingAddress: components["schemas"]["Address"];
             hold: components["schemas"]["OrderHold"] | null;
+            payment: components["schemas"]["Payment"];
+            shipment: components["schemas"]["Shipment"] | null;
+            history: {
+                /** @enum {string} */
+                status: "awaiting_payment" | "placed" | "on_hold" | "confirmed" | "shipped" | "delivered" | "cancelled";
+                /** Format: date-time */
+                at: string;
+            }[];
             /** Format: date-time */
             createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
         };
         OrderLine: {
             sku: string;
@@ -591,9 +701,47 @@ export interface components {
             /** Format: date-time */
             releasedAt?: string;
         };
+        Payment: {
+            /** @enum {string} */
+            method: "store_credit" | "cash_on_delivery" | "card";
+            /** @enum {string} */
+            status: "pending" | "paid" | "refund_pending" | "refunded" | "cancelled";
+            amountCents: number;
+            refundedCents: number;
+            clientSecret: string | null;
+        };
+        Shipment: {
+            carrier: string;
+            trackingNumber: string;
+            trackingUrl: string | null;
+            /** Format: date-time */
+            shippedAt: string;
+            deliveredAt: string | null;
+        };
         OrderPage: {
             items: components["schemas"]["Order"][];
             nextCursor: string | null;
+        };
+        Wallet: {
+            balanceCents: number;
+            currency: string;
+            items: components["schemas"]["WalletTransaction"][];
+            nextCursor: string | null;
+        };
+        WalletTransaction: {
+            id: number;
+            /** Format: date-time */
+            at: string;
+            amountCents: number;
+            /** @enum {string} */
+            reason: "top_up" | "goodwill" | "correction" | "order_payment" | "refund";
+            orderId: string | null;
+            note: string | null;
+            balanceAfterCents: number;
+        };
+        WalletChange: {
+            balanceCents: number;
+            transaction: components["schemas"]["WalletTransaction"];
         };
     };
     responses: never;
@@ -3189,6 +3337,9 @@ export interface operations {
                  *         "city": "Berlin",
                  *         "postalCode": "10115",
                  *         "country": "DE"
+                 *       },
+                 *       "payment": {
+                 *         "method": "cash_on_delivery"
                  *       }
                  *     }
                  */
@@ -3202,6 +3353,10 @@ export interface operations {
                         city: string;
                         postalCode: string;
                         country: string;
+                    };
+                    payment: {
+                        /** @enum {string} */
+                        method: "store_credit" | "cash_on_delivery" | "card";
                     };
                 };
             };
@@ -3239,7 +3394,22 @@ export interface operations {
                      *         "country": "DE"
                      *       },
                      *       "hold": null,
-                     *       "createdAt": "2026-12-01T10:15:30.123Z"
+                     *       "payment": {
+                     *         "method": "cash_on_delivery",
+                     *         "status": "pending",
+                     *         "amountCents": 3998,
+                     *         "refundedCents": 0,
+                     *         "clientSecret": null
+                     *       },
+                     *       "shipment": null,
+                     *       "history": [
+                     *         {
+                     *           "status": "placed",
+                     *           "at": "2026-12-01T10:15:30.123Z"
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-01T10:15:30.123Z",
+                     *       "updatedAt": "2026-12-01T10:15:30.123Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Order"];
@@ -3281,6 +3451,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INSUFFICIENT_FUNDS`: checkout with store credit, or a wallet debit, that the balance does not cover; `details: {balanceCents, requiredCents}`; nothing changed */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INSUFFICIENT_FUNDS";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -3331,6 +3519,8 @@ export interface operations {
              *     `CART_CLOSED`: changing or checking out a cart that is already an order
              *
              *     `CURRENCY_MISMATCH`: products priced in different currencies in one cart
+             *
+             *     `PAYMENT_METHOD_UNAVAILABLE`: checkout by card while Stripe is not configured (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`); nothing changed
              */
             409: {
                 headers: {
@@ -3340,7 +3530,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INSUFFICIENT_STOCK" | "CART_CLOSED" | "CURRENCY_MISMATCH";
+                            code: "INSUFFICIENT_STOCK" | "CART_CLOSED" | "CURRENCY_MISMATCH" | "PAYMENT_METHOD_UNAVAILABLE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -3428,7 +3618,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
-                status?: "placed" | "on_hold" | "confirmed" | "cancelled";
+                status?: "awaiting_payment" | "placed" | "on_hold" | "confirmed" | "shipped" | "delivered" | "cancelled";
             };
             header?: never;
             path?: never;
@@ -3468,7 +3658,22 @@ export interface operations {
                      *             "country": "DE"
                      *           },
                      *           "hold": null,
-                     *           "createdAt": "2026-12-01T10:15:30.123Z"
+                     *           "payment": {
+                     *             "method": "cash_on_delivery",
+                     *             "status": "pending",
+                     *             "amountCents": 3998,
+                     *             "refundedCents": 0,
+                     *             "clientSecret": null
+                     *           },
+                     *           "shipment": null,
+                     *           "history": [
+                     *             {
+                     *               "status": "placed",
+                     *               "at": "2026-12-01T10:15:30.123Z"
+                     *             }
+                     *           ],
+                     *           "createdAt": "2026-12-01T10:15:30.123Z",
+                     *           "updatedAt": "2026-12-01T10:15:30.123Z"
                      *         }
                      *       ],
                      *       "nextCursor": null
@@ -3596,7 +3801,22 @@ export interface operations {
                      *         "country": "DE"
                      *       },
                      *       "hold": null,
-                     *       "createdAt": "2026-12-01T10:15:30.123Z"
+                     *       "payment": {
+                     *         "method": "cash_on_delivery",
+                     *         "status": "pending",
+                     *         "amountCents": 3998,
+                     *         "refundedCents": 0,
+                     *         "clientSecret": null
+                     *       },
+                     *       "shipment": null,
+                     *       "history": [
+                     *         {
+                     *           "status": "placed",
+                     *           "at": "2026-12-01T10:15:30.123Z"
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-01T10:15:30.123Z",
+                     *       "updatedAt": "2026-12-01T10:15:30.123Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Order"];
@@ -3707,9 +3927,20 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "ordered the wrong size"
+                 *     }
+                 */
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
         responses: {
-            /** @description Cancel an order and put its units back (its owner, ops or admin) */
+            /** @description Cancel an order: its units go back, and its money (its owner, ops or admin) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3739,7 +3970,255 @@ export interface operations {
                      *         "country": "DE"
                      *       },
                      *       "hold": null,
-                     *       "createdAt": "2026-12-01T10:15:30.123Z"
+                     *       "payment": {
+                     *         "method": "store_credit",
+                     *         "status": "refunded",
+                     *         "amountCents": 3998,
+                     *         "refundedCents": 3998,
+                     *         "clientSecret": null
+                     *       },
+                     *       "shipment": null,
+                     *       "history": [
+                     *         {
+                     *           "status": "placed",
+                     *           "at": "2026-12-01T10:15:30.123Z"
+                     *         },
+                     *         {
+                     *           "status": "confirmed",
+                     *           "at": "2026-12-01T10:15:31.004Z"
+                     *         },
+                     *         {
+                     *           "status": "cancelled",
+                     *           "at": "2026-12-01T11:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-01T10:15:30.123Z",
+                     *       "updatedAt": "2026-12-01T11:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             *
+             *     `MALFORMED_PATH`: the path is not valid percent-encoding
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "MALFORMED_PATH";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: a valid token whose role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INVALID_STATE`: cancelling an order that is not `placed` or `on_hold`, or releasing one that is not `on_hold`; `details: {orderId, status, allowed}` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INVALID_STATE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "orders.release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Release an order held as a suspected duplicate */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "5e2a9c14-7b3d-4e1f-8a6c-0d9b8e7f6a5c",
+                     *       "status": "placed",
+                     *       "customerId": "0b6f3c1e-8d2a-4f6b-9c7e-5a4d3b2c1e0f",
+                     *       "lines": [
+                     *         {
+                     *           "sku": "TEE-BLK-M",
+                     *           "name": "Black T-shirt (M)",
+                     *           "quantity": 2,
+                     *           "unitPriceCents": 1999
+                     *         }
+                     *       ],
+                     *       "totalCents": 3998,
+                     *       "currency": "EUR",
+                     *       "shippingAddress": {
+                     *         "name": "Ann Example",
+                     *         "line1": "1 Main St",
+                     *         "line2": "Flat 2",
+                     *         "city": "Berlin",
+                     *         "postalCode": "10115",
+                     *         "country": "DE"
+                     *       },
+                     *       "hold": {
+                     *         "reason": "SUSPECTED_DUPLICATE",
+                     *         "duplicateOf": "7d1f6a52-3c2e-4b8e-9a3f-2f6c1d8e4b90",
+                     *         "releasedBy": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+                     *         "releasedAt": "2026-12-01T10:20:00.000Z"
+                     *       },
+                     *       "payment": {
+                     *         "method": "cash_on_delivery",
+                     *         "status": "pending",
+                     *         "amountCents": 3998,
+                     *         "refundedCents": 0,
+                     *         "clientSecret": null
+                     *       },
+                     *       "shipment": null,
+                     *       "history": [
+                     *         {
+                     *           "status": "on_hold",
+                     *           "at": "2026-12-01T10:15:30.123Z"
+                     *         },
+                     *         {
+                     *           "status": "placed",
+                     *           "at": "2026-12-01T10:20:00.000Z"
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-01T10:15:30.123Z",
+                     *       "updatedAt": "2026-12-01T10:20:00.000Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Order"];
@@ -3877,7 +4356,7 @@ export interface operations {
             };
         };
     };
-    "orders.release": {
+    "orders.ship": {
         parameters: {
             query?: never;
             header?: never;
@@ -3886,9 +4365,25 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "carrier": "DHL",
+                 *       "trackingNumber": "00340434161094042557",
+                 *       "trackingUrl": "https://www.dhl.de/en/privatkunden/pakete-empfangen/verfolgen.html?piececode=00340434161094042557"
+                 *     }
+                 */
+                "application/json": {
+                    carrier: string;
+                    trackingNumber: string;
+                    /** Format: uri */
+                    trackingUrl?: string;
+                };
+            };
+        };
         responses: {
-            /** @description Release an order held as a suspected duplicate */
+            /** @description Hand a confirmed order to a carrier; the customer gets the tracking link */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3896,8 +4391,8 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "id": "5e2a9c14-7b3d-4e1f-8a6c-0d9b8e7f6a5c",
-                     *       "status": "placed",
+                     *       "id": "7d1f6a52-3c2e-4b8e-9a3f-2f6c1d8e4b90",
+                     *       "status": "shipped",
                      *       "customerId": "0b6f3c1e-8d2a-4f6b-9c7e-5a4d3b2c1e0f",
                      *       "lines": [
                      *         {
@@ -3917,13 +4412,271 @@ export interface operations {
                      *         "postalCode": "10115",
                      *         "country": "DE"
                      *       },
-                     *       "hold": {
-                     *         "reason": "SUSPECTED_DUPLICATE",
-                     *         "duplicateOf": "7d1f6a52-3c2e-4b8e-9a3f-2f6c1d8e4b90",
-                     *         "releasedBy": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
-                     *         "releasedAt": "2026-12-01T10:20:00.000Z"
+                     *       "hold": null,
+                     *       "payment": {
+                     *         "method": "cash_on_delivery",
+                     *         "status": "pending",
+                     *         "amountCents": 3998,
+                     *         "refundedCents": 0,
+                     *         "clientSecret": null
                      *       },
-                     *       "createdAt": "2026-12-01T10:15:30.123Z"
+                     *       "shipment": {
+                     *         "carrier": "DHL",
+                     *         "trackingNumber": "00340434161094042557",
+                     *         "trackingUrl": "https://www.dhl.de/en/privatkunden/pakete-empfangen/verfolgen.html?piececode=00340434161094042557",
+                     *         "shippedAt": "2026-12-02T09:00:00.000Z",
+                     *         "deliveredAt": null
+                     *       },
+                     *       "history": [
+                     *         {
+                     *           "status": "placed",
+                     *           "at": "2026-12-01T10:15:30.123Z"
+                     *         },
+                     *         {
+                     *           "status": "confirmed",
+                     *           "at": "2026-12-01T10:15:31.004Z"
+                     *         },
+                     *         {
+                     *           "status": "shipped",
+                     *           "at": "2026-12-02T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-01T10:15:30.123Z",
+                     *       "updatedAt": "2026-12-02T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             *
+             *     `MALFORMED_PATH`: the path is not valid percent-encoding
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "MALFORMED_PATH";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: a valid token whose role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INVALID_STATE`: cancelling an order that is not `placed` or `on_hold`, or releasing one that is not `on_hold`; `details: {orderId, status, allowed}` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INVALID_STATE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "orders.deliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Record that a shipped order arrived (cash on delivery is paid then) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "7d1f6a52-3c2e-4b8e-9a3f-2f6c1d8e4b90",
+                     *       "status": "delivered",
+                     *       "customerId": "0b6f3c1e-8d2a-4f6b-9c7e-5a4d3b2c1e0f",
+                     *       "lines": [
+                     *         {
+                     *           "sku": "TEE-BLK-M",
+                     *           "name": "Black T-shirt (M)",
+                     *           "quantity": 2,
+                     *           "unitPriceCents": 1999
+                     *         }
+                     *       ],
+                     *       "totalCents": 3998,
+                     *       "currency": "EUR",
+                     *       "shippingAddress": {
+                     *         "name": "Ann Example",
+                     *         "line1": "1 Main St",
+                     *         "line2": "Flat 2",
+                     *         "city": "Berlin",
+                     *         "postalCode": "10115",
+                     *         "country": "DE"
+                     *       },
+                     *       "hold": null,
+                     *       "payment": {
+                     *         "method": "cash_on_delivery",
+                     *         "status": "paid",
+                     *         "amountCents": 3998,
+                     *         "refundedCents": 0,
+                     *         "clientSecret": null
+                     *       },
+                     *       "shipment": {
+                     *         "carrier": "DHL",
+                     *         "trackingNumber": "00340434161094042557",
+                     *         "trackingUrl": "https://www.dhl.de/en/privatkunden/pakete-empfangen/verfolgen.html?piececode=00340434161094042557",
+                     *         "shippedAt": "2026-12-02T09:00:00.000Z",
+                     *         "deliveredAt": "2026-12-03T14:30:00.000Z"
+                     *       },
+                     *       "history": [
+                     *         {
+                     *           "status": "placed",
+                     *           "at": "2026-12-01T10:15:30.123Z"
+                     *         },
+                     *         {
+                     *           "status": "confirmed",
+                     *           "at": "2026-12-01T10:15:31.004Z"
+                     *         },
+                     *         {
+                     *           "status": "shipped",
+                     *           "at": "2026-12-02T09:00:00.000Z"
+                     *         },
+                     *         {
+                     *           "status": "delivered",
+                     *           "at": "2026-12-03T14:30:00.000Z"
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-01T10:15:30.123Z",
+                     *       "updatedAt": "2026-12-03T14:30:00.000Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Order"];
@@ -4015,6 +4768,511 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "INVALID_STATE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "wallet.mine": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's store credit and its transactions, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "balanceCents": 6002,
+                     *       "currency": "EUR",
+                     *       "items": [
+                     *         {
+                     *           "id": 42,
+                     *           "at": "2026-12-01T10:15:30.123Z",
+                     *           "amountCents": -3998,
+                     *           "reason": "order_payment",
+                     *           "orderId": "7d1f6a52-3c2e-4b8e-9a3f-2f6c1d8e4b90",
+                     *           "note": null,
+                     *           "balanceAfterCents": 6002
+                     *         },
+                     *         {
+                     *           "id": 41,
+                     *           "at": "2026-11-30T08:00:00.000Z",
+                     *           "amountCents": 10000,
+                     *           "reason": "top_up",
+                     *           "orderId": null,
+                     *           "note": "gift card GC-1234",
+                     *           "balanceAfterCents": 10000
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Wallet"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `INVALID_CURSOR`: a pagination cursor this API did not issue
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "INVALID_CURSOR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: a valid token whose role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "wallet.ofCustomer": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A customer's store credit and its transactions, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "balanceCents": 10000,
+                     *       "currency": "EUR",
+                     *       "items": [
+                     *         {
+                     *           "id": 41,
+                     *           "at": "2026-11-30T08:00:00.000Z",
+                     *           "amountCents": 10000,
+                     *           "reason": "top_up",
+                     *           "orderId": null,
+                     *           "note": "gift card GC-1234",
+                     *           "balanceAfterCents": 10000
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Wallet"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_PATH`: the path is not valid percent-encoding
+             *
+             *     `INVALID_CURSOR`: a pagination cursor this API did not issue
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_PATH" | "INVALID_CURSOR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: a valid token whose role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "wallet.change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amountCents": 10000,
+                 *       "reason": "top_up",
+                 *       "note": "gift card GC-1234"
+                 *     }
+                 */
+                "application/json": {
+                    amountCents: number;
+                    /** @enum {string} */
+                    reason: "top_up" | "goodwill" | "correction";
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Top up, credit as goodwill or correct a customer's store credit */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "balanceCents": 10000,
+                     *       "transaction": {
+                     *         "id": 41,
+                     *         "at": "2026-11-30T08:00:00.000Z",
+                     *         "amountCents": 10000,
+                     *         "reason": "top_up",
+                     *         "orderId": null,
+                     *         "note": "gift card GC-1234",
+                     *         "balanceAfterCents": 10000
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WalletChange"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             *
+             *     `MALFORMED_PATH`: the path is not valid percent-encoding
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "MALFORMED_PATH";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INSUFFICIENT_FUNDS`: checkout with store credit, or a wallet debit, that the balance does not cover; `details: {balanceCents, requiredCents}`; nothing changed */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INSUFFICIENT_FUNDS";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: a valid token whose role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

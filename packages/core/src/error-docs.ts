@@ -16,6 +16,8 @@ export const whenAnswered: Record<ErrorCode, string> = {
   CART_EMPTY: "checkout of a cart with no items",
   UNAUTHENTICATED: "protected route without a token, or a malformed, forged or expired one",
   INVALID_CREDENTIALS: "login with an unknown email or a wrong password (the same answer for both)",
+  INSUFFICIENT_FUNDS:
+    "checkout with store credit, or a wallet debit, that the balance does not cover; `details: {balanceCents, requiredCents}`; nothing changed",
   FORBIDDEN: "a valid token whose role may not do this",
   NOT_FOUND: "no such route, product, cart or order, or one that belongs to someone else",
   METHOD_NOT_ALLOWED: "a known path with another method (`Allow` header lists them)",
@@ -25,9 +27,11 @@ export const whenAnswered: Record<ErrorCode, string> = {
     "cart: `details: {sku, requested, available}`; adjustment below 0: the same; checkout: `details: {lines: [{sku, requested, available}]}` listing every short line",
   CART_CLOSED: "changing or checking out a cart that is already an order",
   CART_LINE_LIMIT: "more than 100 different products in one cart",
-  CURRENCY_MISMATCH: "products priced in different currencies in one cart",
+  CURRENCY_MISMATCH: "products priced in different currencies in one cart, or paying with store credit for a cart in another currency than the wallet's",
   INVALID_STATE:
-    "cancelling an order that is not `placed` or `on_hold`, or releasing one that is not `on_hold`; `details: {orderId, status, allowed}`",
+    "a step the order's status does not allow: cancelling one that is `shipped`, `delivered` or `cancelled`, shipping one that is not `confirmed`, delivering one that is not `shipped`, releasing one that is not `on_hold`; `details: {orderId, status, allowed}`",
+  PAYMENT_METHOD_UNAVAILABLE:
+    "checkout by card while Stripe is not configured (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`); nothing changed",
   STOCK_LIMIT_EXCEEDED: "an adjustment that would take stock above 1,000,000,000",
   BODY_TOO_LARGE: "a body over `MAX_BODY_BYTES` (64 KiB)",
   IDEMPOTENCY_KEY_REUSED: "an `Idempotency-Key` reused with a different body",

@@ -10,6 +10,7 @@
 export const statusOfKind = {
   invalid: 400,
   unauthenticated: 401,
+  payment_required: 402,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
@@ -39,6 +40,10 @@ export const errorRegistry = {
   CART_EMPTY: { kind: "invalid", message: "The cart has no items" },
   UNAUTHENTICATED: { kind: "unauthenticated", message: "A valid bearer token is required" },
   INVALID_CREDENTIALS: { kind: "unauthenticated", message: "Email or password is wrong" },
+  INSUFFICIENT_FUNDS: {
+    kind: "payment_required",
+    message: "The store credit does not cover this: {balanceCents} of {requiredCents}",
+  },
   FORBIDDEN: { kind: "forbidden", message: "Your role does not allow this action" },
   NOT_FOUND: { kind: "not_found", message: "Not found" },
   METHOD_NOT_ALLOWED: { kind: "method_not_allowed", message: "Use {allow}" },
@@ -52,6 +57,10 @@ export const errorRegistry = {
     message: "All items of a cart or an order must be priced in one currency",
   },
   INVALID_STATE: { kind: "conflict", message: "An order that is {status} cannot be {action}" },
+  PAYMENT_METHOD_UNAVAILABLE: {
+    kind: "conflict",
+    message: "This shop does not take payment by {method} right now",
+  },
   STOCK_LIMIT_EXCEEDED: { kind: "conflict", message: "Stock cannot exceed {max} units" },
   BODY_TOO_LARGE: { kind: "too_large", message: "The body exceeds {limit} bytes" },
   IDEMPOTENCY_KEY_REUSED: {

@@ -1,3 +1,4 @@
+import { createUser } from "./auth/index.ts";
 import { type CreateProductInput, createProduct } from "./catalog/index.ts";
 import type { Db } from "./db/types.ts";
 
@@ -70,4 +71,30 @@ export async function seedDemoCatalog(db: Db, actorId: string): Promise<number> 
     );
   }
   return demoProducts.length;
+}
+
+/** The demo shopper of `npm start`: signs in and pays with store credit out of the box. */
+export const demoCustomer = {
+  email: "customer@example.com",
+  password: "customer-local-only",
+  name: "Demo Customer",
+  creditCents: 100_00,
+};
+
+/**
+ * Creates the demo customer with its store credit (a top-up) unless an account with that email
+ * exists. Local only, like the local admin.
+ */
+export async function seedDemoCustomer(db: Db, actorId: string): Promise<boolean> {
+  const { rows } = await db.query("SELECT 1 FROM users WHERE lower(email) = lower($1)", [
+    demoCustomer.email,
+  ]);
+  if (rows.length > 0) return false;
+  const customer = await createUser(db, { ...demoCustomer, role: "customer" });
+  await db.query("SELECT apply_wallet_delta($1, $2, 'top_up', NULL, $3, 'demo store credit')", [
+    customer.id,
+    demoCustomer.creditCents,
+    actorId,
+  ]);
+  return true;
 }

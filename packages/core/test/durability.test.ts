@@ -66,8 +66,8 @@ describe("checkout durability with early lock release", () => {
         db,
         buyer.principal,
         randomUUID(),
-        { cartId, shippingAddress: address },
-        { duplicateWindowMinutes: 30 },
+        { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
+        { duplicateWindowMinutes: 30, cardPayments: false },
       );
       const setting = await db.query<{ synchronous_commit: string }>("SHOW synchronous_commit");
 

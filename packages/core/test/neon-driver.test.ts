@@ -85,8 +85,8 @@ describe("the Neon serverless driver against Postgres through a WebSocket proxy"
       db,
       buyer.principal,
       randomUUID(),
-      { cartId, shippingAddress: address },
-      { duplicateWindowMinutes: 30 },
+      { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
+      { duplicateWindowMinutes: 30, cardPayments: false },
     );
 
     // Assess
@@ -114,8 +114,12 @@ describe("the Neon serverless driver against Postgres through a WebSocket proxy"
           db,
           buyer.principal,
           randomUUID(),
-          { cartId: carts[i] as string, shippingAddress: address },
-          { duplicateWindowMinutes: 30 },
+          {
+            cartId: carts[i] as string,
+            shippingAddress: address,
+            payment: { method: "cash_on_delivery" },
+          },
+          { duplicateWindowMinutes: 30, cardPayments: false },
         ),
       ),
     );

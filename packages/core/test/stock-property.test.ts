@@ -4,6 +4,7 @@ import { placeOrder } from "@flashstock/core/checkout/index";
 import { DomainError } from "@flashstock/core/error";
 import { adjustStock } from "@flashstock/core/inventory/index";
 import { cancelOrder } from "@flashstock/core/order/index";
+import { changeWallet } from "@flashstock/core/payment/index";
 import { expectLedgerConsistent, useDatabase } from "@flashstock/testing/database";
 import {
   address,
@@ -18,7 +19,8 @@ const t = useDatabase();
 
 type Op =
   | { kind: "setItem"; customer: number; sku: number; quantity: number }
-  | { kind: "checkout"; customer: number; reuseKey: boolean }
+  | { kind: "checkout"; customer: number; reuseKey: boolean; storeCredit: boolean }
+  | { kind: "topUp"; customer: number; amountCents: number }
   | { kind: "cancel"; pick: number }
   | { kind: "adjust"; sku: number; delta: number };
 
@@ -36,6 +38,12 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     kind: fc.constant("checkout" as const),
     customer: fc.nat(CUSTOMERS - 1),
     reuseKey: fc.boolean(),
+    storeCredit: fc.boolean(),
+  }),
+  fc.record({
+    kind: fc.constant("topUp" as const),
+    customer: fc.nat(CUSTOMERS - 1),
+    amountCents: fc.integer({ min: 500, max: 5_000 }),
   }),
   fc.record({ kind: fc.constant("cancel" as const), pick: fc.nat(20) }),
   fc.record({
@@ -59,11 +67,12 @@ const expected = new Set([
   "CART_EMPTY",
   "INVALID_STATE",
   "IDEMPOTENCY_KEY_REUSED",
+  "INSUFFICIENT_FUNDS",
 ]);
 
-describe("stock invariants under random interleavings (fast-check)", () => {
+describe("stock and store-credit invariants under random interleavings (fast-check)", () => {
   // 100 runs of bounded batches: the limit is for a loaded 2-core machine, not a measure.
-  it("never lets available go below 0 and keeps initial + sum(movements) = available", async () => {
+  it("never lets available or a wallet go below 0, keeps initial + sum(movements) = available and sum(transactions) = balance, and debits and refunds each store-credit order at most once", async () => {
     const customers: TestUser[] = [];
     for (let i = 0; i < CUSTOMERS; i++) customers.push(await createUser(t.db));
     const staff = await createUser(t.db, "admin");
@@ -106,8 +115,12 @@ describe("stock invariants under random interleavings (fast-check)", () => {
                 t.db,
                 c.principal,
                 key,
-                { cartId, shippingAddress: address },
-                { duplicateWindowMinutes: 0 },
+                {
+                  cartId,
+                  shippingAddress: address,
+                  payment: { method: o.storeCredit ? "store_credit" : "cash_on_delivery" },
+                },
+                { duplicateWindowMinutes: 0, cardPayments: false },
               );
               if (!orders.some((x) => x.id === order.id))
                 orders.push({ id: order.id, customer: c });
@@ -126,6 +139,13 @@ describe("stock invariants under random interleavings (fast-check)", () => {
                 o.pick % 2 ? target.customer.principal : staff.principal,
               );
             }
+            case "topUp":
+              return changeWallet(
+                t.db,
+                (customers[o.customer] as TestUser).id,
+                { amountCents: o.amountCents, reason: "top_up" },
+                staff.id,
+              );
             case "adjust":
               return adjustStock(
                 t.db,

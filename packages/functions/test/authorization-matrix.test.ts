@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { issueToken } from "@flashstock/core/auth/index";
+import { confirmOrder, shipOrder } from "@flashstock/core/order/index";
 import { type ApiResponse, call } from "@flashstock/testing/api";
 import { countRows, orderStatus, tablesSnapshot, useDatabase } from "@flashstock/testing/database";
 import {
@@ -102,7 +103,10 @@ const email = () => `matrix-${randomUUID()}@example.com`;
 
 /** A placed order of the matrix's customer. */
 async function placedOrder(): Promise<string> {
-  const r = await checkout(w.users.customer, await cartWith(w.users.customer, { [w.sku]: 1 }));
+  // A new address each time: the same order twice in 30 minutes would be held as a duplicate.
+  const shipTo = { ...address, line1: `${randomUUID()} Placed Lane` };
+  const cart = await cartWith(w.users.customer, { [w.sku]: 1 });
+  const r = await checkout(w.users.customer, cart, randomUUID(), shipTo);
   if (r.status !== 201) throw new Error(`checkout: ${r.status} ${r.text}`);
   return r.body.id;
 }
@@ -117,6 +121,20 @@ async function heldOrder(): Promise<string> {
     throw new Error(`held order: ${first.status} ${second.status} ${second.text}`);
   }
   return second.body.id;
+}
+
+/** A placed order of the matrix's customer that fulfilment has confirmed. */
+async function confirmedOrder(): Promise<string> {
+  const id = await placedOrder();
+  if (!(await confirmOrder(t.db, id))) throw new Error(`order ${id} not confirmable`);
+  return id;
+}
+
+/** A confirmed order of the matrix's customer that ops have shipped. */
+async function shippedOrder(): Promise<string> {
+  const id = await confirmedOrder();
+  await shipOrder(t.db, id, w.users.ops.principal, { carrier: "DHL", trackingNumber: "1" });
+  return id;
 }
 
 async function anonymousCart(lines: Record<string, number> = {}): Promise<string> {
@@ -254,6 +272,7 @@ const MATRIX = {
       body: {
         cartId: await cartWith(w.users.customer, { [w.sku]: 1 }),
         shippingAddress: { ...address, line1: `${randomUUID()} Checkout Road` },
+        payment: { method: "cash_on_delivery" },
       },
     }),
   },
@@ -276,6 +295,37 @@ const MATRIX = {
     who: "ops, admin",
     success: 200,
     request: async () => ({ url: `/orders/${await heldOrder()}/release` }),
+  },
+  "POST /orders/{id}/ship": {
+    who: "ops, admin",
+    success: 200,
+    request: async () => ({
+      url: `/orders/${await confirmedOrder()}/ship`,
+      body: { carrier: "DHL", trackingNumber: "00340434161094042557" },
+    }),
+  },
+  "POST /orders/{id}/deliver": {
+    who: "ops, admin",
+    success: 200,
+    request: async () => ({ url: `/orders/${await shippedOrder()}/deliver` }),
+  },
+  "GET /me/wallet": {
+    who: "customer",
+    success: 200,
+    request: async () => ({ url: "/me/wallet?limit=5" }),
+  },
+  "GET /customers/{id}/wallet": {
+    who: "ops, admin",
+    success: 200,
+    request: async () => ({ url: `/customers/${w.users.customer.id}/wallet` }),
+  },
+  "POST /customers/{id}/wallet/transactions": {
+    who: "ops, admin",
+    success: 201,
+    request: async () => ({
+      url: `/customers/${w.users.customer.id}/wallet/transactions`,
+      body: { amountCents: 500, reason: "goodwill", note: "matrix" },
+    }),
   },
 } satisfies Record<RouteKey, Row>;
 

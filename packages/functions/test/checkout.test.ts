@@ -10,6 +10,7 @@ import {
 import {
   address,
   cartWith,
+  cashOnDelivery,
   checkout,
   createTestProduct,
   createUser,
@@ -87,7 +88,17 @@ describe("POST /checkout: placing an order", () => {
       currency: "EUR",
       shippingAddress,
       hold: null,
+      payment: {
+        method: "cash_on_delivery",
+        status: "pending",
+        amountCents: 2 * 1250 + 3 * 399,
+        refundedCents: 0,
+        clientSecret: null,
+      },
+      shipment: null,
+      history: [{ status: "placed", at: r.body.createdAt }],
       createdAt: expect.stringMatching(ISO_INSTANT),
+      updatedAt: r.body.createdAt,
     });
     const cart = await getCart(cartId, buyer);
     expect(cart.body.status).toBe("checked_out");
@@ -176,6 +187,7 @@ describe("POST /checkout: placing an order", () => {
         currency: "EUR",
         shippingAddress: address,
         fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+        paymentMethod: "cash_on_delivery",
       },
     ]);
   });
@@ -299,11 +311,19 @@ describe("POST /checkout: Idempotency-Key", () => {
     const product = await createTestProduct(t.db);
     const cartId = await cartWith(buyer, { [product.sku]: 1 });
     const key = randomUUID();
-    const first = await post(buyer, key, { cartId, shippingAddress: address });
+    const first = await post(buyer, key, {
+      cartId,
+      shippingAddress: address,
+      payment: cashOnDelivery,
+    });
     const reordered = Object.fromEntries(Object.entries(address).reverse());
 
     // Act
-    const again = await post(buyer, key, { shippingAddress: reordered, cartId });
+    const again = await post(buyer, key, {
+      payment: cashOnDelivery,
+      shippingAddress: reordered,
+      cartId,
+    });
 
     // Assess
     expect(first.status).toBe(201);
@@ -374,7 +394,11 @@ describe("POST /checkout: Idempotency-Key", () => {
       const before = await snapshot([product.sku]);
 
       // Act
-      const r = await post(buyer, key, { cartId, shippingAddress: address });
+      const r = await post(buyer, key, {
+        cartId,
+        shippingAddress: address,
+        payment: cashOnDelivery,
+      });
 
       // Assess
       expect(r.status).toBe(400);
@@ -393,7 +417,7 @@ describe("POST /checkout: Idempotency-Key", () => {
     const key = `${randomUUID()} ~!`.padEnd(255, "x");
 
     // Act
-    const r = await post(buyer, key, { cartId, shippingAddress: address });
+    const r = await post(buyer, key, { cartId, shippingAddress: address, payment: cashOnDelivery });
 
     // Assess
     expect(r.status).toBe(201);
@@ -548,7 +572,7 @@ describe("POST /checkout: refusals and input handling", () => {
     const product = await createTestProduct(t.db);
     const cartId = (await call("POST", "/carts")).body.id;
     await call("PUT", `/carts/${cartId}/items/${product.sku}`, { body: { quantity: 1 } });
-    const body = { cartId, shippingAddress: address };
+    const body = { cartId, shippingAddress: address, payment: cashOnDelivery };
 
     // Act
     const anonymous = await post(undefined, randomUUID(), body);
@@ -567,47 +591,88 @@ describe("POST /checkout: refusals and input handling", () => {
   });
 
   it.each([
-    ["a missing shippingAddress", (cartId: string) => ({ cartId })],
-    ["a missing cartId", () => ({ shippingAddress: address })],
-    ["a cartId that is not a UUID", () => ({ cartId: "1 OR 1=1", shippingAddress: address })],
+    ["a missing shippingAddress", (cartId: string) => ({ cartId, payment: cashOnDelivery })],
+    ["a missing cartId", () => ({ shippingAddress: address, payment: cashOnDelivery })],
+    [
+      "a cartId that is not a UUID",
+      () => ({ cartId: "1 OR 1=1", shippingAddress: address, payment: cashOnDelivery }),
+    ],
+    ["a missing payment", (cartId: string) => ({ cartId, shippingAddress: address })],
+    [
+      "an unknown payment method",
+      (cartId: string) => ({ cartId, shippingAddress: address, payment: { method: "iou" } }),
+    ],
     [
       "an address without city",
       (cartId: string) => {
         const { city: _city, ...rest } = address;
-        return { cartId, shippingAddress: rest };
+        return { cartId, shippingAddress: rest, payment: cashOnDelivery };
       },
     ],
     [
       "an address with a blank line1",
-      (cartId: string) => ({ cartId, shippingAddress: { ...address, line1: "   " } }),
+      (cartId: string) => ({
+        cartId,
+        shippingAddress: { ...address, line1: "   " },
+        payment: cashOnDelivery,
+      }),
     ],
     [
       "an address with an unknown field",
-      (cartId: string) => ({ cartId, shippingAddress: { ...address, phone: "+44 20 7946 0000" } }),
+      (cartId: string) => ({
+        cartId,
+        shippingAddress: { ...address, phone: "+44 20 7946 0000" },
+        payment: cashOnDelivery,
+      }),
     ],
     [
       "an unknown top-level field",
-      (cartId: string) => ({ cartId, shippingAddress: address, coupon: "FREE" }),
+      (cartId: string) => ({
+        cartId,
+        shippingAddress: address,
+        coupon: "FREE",
+        payment: cashOnDelivery,
+      }),
     ],
     [
       "a country that is not a two-letter code",
-      (cartId: string) => ({ cartId, shippingAddress: { ...address, country: "GBR" } }),
+      (cartId: string) => ({
+        cartId,
+        shippingAddress: { ...address, country: "GBR" },
+        payment: cashOnDelivery,
+      }),
     ],
     [
       "a country that only upper-cases to two letters (ß)",
-      (cartId: string) => ({ cartId, shippingAddress: { ...address, country: "ß" } }),
+      (cartId: string) => ({
+        cartId,
+        shippingAddress: { ...address, country: "ß" },
+        payment: cashOnDelivery,
+      }),
     ],
     [
       "a country with digits",
-      (cartId: string) => ({ cartId, shippingAddress: { ...address, country: "G1" } }),
+      (cartId: string) => ({
+        cartId,
+        shippingAddress: { ...address, country: "G1" },
+        payment: cashOnDelivery,
+      }),
     ],
     [
       "an oversized name",
-      (cartId: string) => ({ cartId, shippingAddress: { ...address, name: "x".repeat(201) } }),
+      (cartId: string) => ({
+        cartId,
+        shippingAddress: { ...address, name: "x".repeat(201) },
+        payment: cashOnDelivery,
+      }),
     ],
     [
       "an address that is a string",
-      (cartId: string) => ({ cartId, shippingAddress: "12 St James's Square, London" }),
+      (cartId: string) => ({
+        cartId,
+        shippingAddress: "12 St James's Square, London",
+        payment: cashOnDelivery,
+      }),
     ],
   ])("refuses %s with 400 VALIDATION_FAILED and changes nothing", async (_label, makeBody) => {
     // Prepare
@@ -654,6 +719,7 @@ describe("POST /checkout: refusals and input handling", () => {
     const r = await post(buyer, randomUUID(), {
       cartId,
       shippingAddress: address,
+      payment: cashOnDelivery,
       padding: "x".repeat(70 * 1024),
     });
 

@@ -17,6 +17,7 @@ import {
 import {
   address,
   cartWith,
+  cashOnDelivery,
   createTestProduct,
   createUser,
   type TestUser,
@@ -363,7 +364,7 @@ describe("the Idempotency-Key header", () => {
       method: "POST",
       url: "/checkout",
       headers,
-      body: JSON.stringify({ cartId, shippingAddress: address }),
+      body: JSON.stringify({ cartId, shippingAddress: address, payment: cashOnDelivery }),
     };
   };
 

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Schema } from "@flashstock/client/index";
 import { call } from "@flashstock/testing/api";
 import {
   availableOf,
@@ -19,13 +20,7 @@ import { afterEach, describe, expect, it } from "vitest";
 
 const t = useDatabase();
 
-interface Order {
-  id: string;
-  status: string;
-  customerId: string;
-  createdAt: string;
-  lines: { sku: string; quantity: number }[];
-}
+type Order = Schema<"Order">;
 
 const available = (sku: string) => availableOf(t.db, sku);
 
@@ -202,7 +197,7 @@ describe("GET /orders", () => {
   );
 
   it.each([
-    ["an unknown status", "VALIDATION_FAILED", "status=shipped"],
+    ["an unknown status", "VALIDATION_FAILED", "status=lost"],
     ["a limit of 0", "VALIDATION_FAILED", "limit=0"],
     ["a limit above 100", "VALIDATION_FAILED", "limit=101"],
     ["a limit that is not a number", "VALIDATION_FAILED", "limit=ten"],
@@ -334,7 +329,13 @@ describe("POST /orders/{id}/cancel", () => {
 
     // Assess
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ ...order, status: "cancelled" });
+    expect(r.body).toEqual({
+      ...order,
+      status: "cancelled",
+      payment: { ...order.payment, status: "cancelled" },
+      history: [...order.history, { status: "cancelled", at: r.body.updatedAt }],
+      updatedAt: r.body.updatedAt,
+    });
     expect(await available(a.sku)).toBe(10);
     expect(await available(b.sku)).toBe(5);
     const { rows } = await t.db.query(
@@ -500,22 +501,29 @@ describe("POST /orders/{id}/cancel", () => {
     expect(await available(product.sku)).toBe(10);
   });
 
-  it("refuses to cancel a confirmed order with 409 INVALID_STATE", async () => {
-    // Prepare
-    const owner = await createUser(t.db);
-    const product = await createTestProduct(t.db, { available: 10 });
-    const order = await placeOrder(owner, { [product.sku]: 2 });
-    await t.db.query("UPDATE orders SET status = 'confirmed' WHERE id = $1", [order.id]);
+  it.each(["shipped", "delivered"])(
+    "refuses to cancel a %s order with 409 INVALID_STATE, naming the statuses that can be",
+    async (status) => {
+      // Prepare
+      const owner = await createUser(t.db);
+      const product = await createTestProduct(t.db, { available: 10 });
+      const order = await placeOrder(owner, { [product.sku]: 2 });
+      await t.db.query("UPDATE orders SET status = $2 WHERE id = $1", [order.id, status]);
 
-    // Act
-    const r = await cancel(order.id, owner);
+      // Act
+      const r = await cancel(order.id, owner);
 
-    // Assess
-    expect(r.status).toBe(409);
-    expect(r.body.error.code).toBe("INVALID_STATE");
-    expect(r.body.error.details).toMatchObject({ orderId: order.id, status: "confirmed" });
-    expect(await available(product.sku)).toBe(8);
-  });
+      // Assess
+      expect(r.status).toBe(409);
+      expect(r.body.error.code).toBe("INVALID_STATE");
+      expect(r.body.error.details).toEqual({
+        orderId: order.id,
+        status,
+        allowed: ["awaiting_payment", "placed", "on_hold", "confirmed"],
+      });
+      expect(await available(product.sku)).toBe(8);
+    },
+  );
 
   it("lets the units of a cancelled order be sold again", async () => {
     // Prepare

@@ -126,7 +126,7 @@ describe("sustained load", () => {
           {
             token: customer.token,
             headers: { "idempotency-key": key },
-            body: { cartId, shippingAddress },
+            body: { cartId, shippingAddress, payment: { method: "cash_on_delivery" } },
           },
         );
         const code = reply.body?.error?.code as string | undefined;

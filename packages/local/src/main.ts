@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { ensureAdmin } from "@flashstock/core/auth/index";
 import { createDb } from "@flashstock/core/db/index";
 import { migrate } from "@flashstock/core/db/migrate";
-import { seedDemoCatalog } from "@flashstock/core/seed";
+import { demoCustomer, seedDemoCatalog, seedDemoCustomer } from "@flashstock/core/seed";
 import { closeDb, useEventPublisher } from "@flashstock/functions/lib/resources";
 import { cors, parseOrigins, routes } from "../../../infra/topology.ts";
 import { createLocalEventSystem } from "./events/system.ts";
@@ -90,8 +90,9 @@ async function main() {
       "SELECT id FROM users WHERE lower(email) = lower($1)",
       [adminEmail],
     );
-    const seeded =
-      env.SEED_DEMO === "0" ? 0 : await seedDemoCatalog(db, admin.rows[0]?.id as string);
+    const adminId = admin.rows[0]?.id as string;
+    const seeded = env.SEED_DEMO === "0" ? 0 : await seedDemoCatalog(db, adminId);
+    if (env.SEED_DEMO !== "0") await seedDemoCustomer(db, adminId);
     await db.end();
     return { applied, seeded };
   });
@@ -144,6 +145,11 @@ async function main() {
       `  database: ${postgres ? `embedded Postgres on port ${pgPort}, data in ${dataDir}` : "DATABASE_URL"}`,
       `  migrations applied now: ${applied.length ? applied.join(", ") : "none (up to date)"}`,
       `  admin: ${adminEmail} / ${env.ADMIN_PASSWORD ? "(ADMIN_PASSWORD)" : adminPassword}`,
+      ...(env.SEED_DEMO === "0"
+        ? []
+        : [
+            `  customer: ${demoCustomer.email} / ${demoCustomer.password} (${demoCustomer.creditCents / 100} EUR of store credit to spend)`,
+          ]),
       `  emails: ${env.SES_ENDPOINT}${ses ? " (the SES emulator's inbox: open it in a browser)" : ""}`,
       `    stock manager: ${env.STOCK_MANAGER_EMAILS}; order operations: ${env.ORDER_OPS_EMAILS}`,
       `  browser pages allowed from: ${corsOrigins.join(", ") || "no other origin"} (${cors.originsEnv})`,

@@ -208,7 +208,7 @@ export class ChaosClient {
         this.send("POST", "/checkout", {
           token: customer.token,
           headers: { "idempotency-key": key },
-          body: { cartId, shippingAddress },
+          body: { cartId, shippingAddress, payment: { method: "cash_on_delivery" } },
         }),
     );
     if (replies.at(-1)?.status === 201) this.acceptedSoFar.add();

@@ -7,7 +7,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { useBrowser } from "@flashstock/testing/browser";
 import { useDatabase } from "@flashstock/testing/database";
-import { address, cartWith, createTestProduct, createUser } from "@flashstock/testing/fixtures";
+import {
+  address,
+  cartWith,
+  cashOnDelivery,
+  createTestProduct,
+  createUser,
+} from "@flashstock/testing/fixtures";
 import { checkedFetch } from "@flashstock/testing/http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cors, routes } from "../../../infra/topology.ts";
@@ -92,7 +98,7 @@ describe("CORS on the local runtime", () => {
           "content-type": "application/json",
           "idempotency-key": "cors-key-1",
         },
-        body: JSON.stringify({ cartId, shippingAddress: address }),
+        body: JSON.stringify({ cartId, shippingAddress: address, payment: cashOnDelivery }),
       });
 
     // Act
@@ -187,6 +193,7 @@ describe("CORS in a real browser", () => {
                 body: JSON.stringify({
                   cartId: cart.id,
                   shippingAddress,
+                  payment: { method: "cash_on_delivery" },
                 }),
               });
             const first = await checkout();

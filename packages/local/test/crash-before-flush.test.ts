@@ -49,8 +49,8 @@ describe("an order is confirmed only once it is on disk", () => {
       crashingBeforeFlush,
       buyer.principal,
       key,
-      { cartId, shippingAddress: address },
-      { duplicateWindowMinutes: 30 },
+      { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
+      { duplicateWindowMinutes: 30, cardPayments: false },
     ).then(
       ({ order }) => `confirmed ${order.id}`,
       (e: unknown) => (e instanceof DomainError ? `${e.kind} ${e.code}` : String(e)),
@@ -61,8 +61,8 @@ describe("an order is confirmed only once it is on disk", () => {
       db,
       buyer.principal,
       key,
-      { cartId, shippingAddress: address },
-      { duplicateWindowMinutes: 30 },
+      { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
+      { duplicateWindowMinutes: 30, cardPayments: false },
     );
 
     // Assess: the crash took the commit (or this proved nothing), and the client was told so.
@@ -86,8 +86,8 @@ describe("an order is confirmed only once it is on disk", () => {
       db,
       buyer.principal,
       randomUUID(),
-      { cartId, shippingAddress: address },
-      { duplicateWindowMinutes: 30 },
+      { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
+      { duplicateWindowMinutes: 30, cardPayments: false },
     );
     await postgres.powerCut();
     await postgres.start();

@@ -27,7 +27,11 @@ async function checkoutThrough(dispatch: ReturnType<typeof createDispatcher>) {
       "content-type": "application/json",
       "idempotency-key": crypto.randomUUID(),
     },
-    body: JSON.stringify({ cartId, shippingAddress: address }),
+    body: JSON.stringify({
+      cartId,
+      shippingAddress: address,
+      payment: { method: "cash_on_delivery" },
+    }),
   });
 }
 

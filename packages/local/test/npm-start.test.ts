@@ -451,7 +451,11 @@ describe("npm start (the local runtime)", { timeout: TIMEOUT_MS }, () => {
         return send(
           api("/checkout"),
           "POST",
-          { cartId: cart.body.id, shippingAddress: shipTo },
+          {
+            cartId: cart.body.id,
+            shippingAddress: shipTo,
+            payment: { method: "cash_on_delivery" },
+          },
           { ...auth(token), "idempotency-key": `k-${cart.body.id}` },
         );
       };

@@ -130,6 +130,49 @@ export async function expectLedgerConsistent(db: Db): Promise<void> {
   }
   expect(await orphanMovements(db)).toBe(0);
   expect(await orphanOrderLines(db)).toBe(0);
+  await expectWalletsConsistent(db);
+}
+
+/**
+ * The store-credit invariants: every wallet's transactions sum to its balance, which is never
+ * below 0; every order paid with store credit was debited exactly its total, once; an order's
+ * refund is its total, at most once, and only for an order whose payment says refunded.
+ */
+export async function expectWalletsConsistent(db: Db): Promise<void> {
+  const { rows: wallets } = await db.query<{ customer: string; balance: number; sum: number }>(
+    `SELECT w.customer_id AS customer, w.balance_cents AS balance,
+            coalesce((SELECT sum(t.amount_cents) FROM wallet_transactions t
+                       WHERE t.customer_id = w.customer_id), 0)::bigint AS sum
+       FROM wallets w`,
+  );
+  for (const w of wallets) {
+    expect(w.balance, w.customer).toBeGreaterThanOrEqual(0);
+    expect(w.sum, `wallet of ${w.customer}: sum of transactions`).toBe(w.balance);
+  }
+  const { rows: orders } = await db.query<{
+    id: string;
+    method: string;
+    status: string;
+    total: number;
+    refunded: number;
+    paid: number;
+    refunds: number;
+  }>(
+    `SELECT o.id, o.payment_method AS method, o.payment_status AS status, o.total_cents AS total,
+            o.refunded_cents AS refunded,
+            coalesce((SELECT -sum(t.amount_cents) FROM wallet_transactions t
+                       WHERE t.order_id = o.id AND t.reason = 'order_payment'), 0)::bigint AS paid,
+            coalesce((SELECT sum(t.amount_cents) FROM wallet_transactions t
+                       WHERE t.order_id = o.id AND t.reason = 'refund'), 0)::bigint AS refunds
+       FROM orders o`,
+  );
+  for (const o of orders) {
+    const storeCredit = o.method === "store_credit";
+    expect(o.paid, `order ${o.id} paid from a wallet`).toBe(storeCredit ? o.total : 0);
+    const refunded = storeCredit && o.status === "refunded";
+    expect(o.refunds, `order ${o.id} refunded to a wallet`).toBe(refunded ? o.total : 0);
+    if (refunded) expect(o.refunded, `order ${o.id} refundedCents`).toBe(o.total);
+  }
 }
 
 export async function availableOf(db: Db, sku: string): Promise<number | undefined> {
@@ -193,6 +236,8 @@ export const WRITABLE_TABLES = [
   "outbox",
   "users",
   "idempotency_keys",
+  "wallets",
+  "wallet_transactions",
 ];
 
 /**

@@ -83,16 +83,20 @@ export async function cartWith(user: TestUser, lines: Record<string, number>): P
   return cart.body.id;
 }
 
+/** How a test pays unless it says otherwise: at the door, which needs no wallet and no provider. */
+export const cashOnDelivery = { method: "cash_on_delivery" } as const;
+
 export function checkout(
   user: TestUser,
   cartId: string,
   key = randomUUID(),
   shippingAddress = address,
+  payment: { method: string } = cashOnDelivery,
 ) {
   return call("POST", "/checkout", {
     token: user.token,
     headers: { "idempotency-key": key },
-    body: { cartId, shippingAddress },
+    body: { cartId, shippingAddress, payment },
   });
 }
 
@@ -106,11 +110,12 @@ export async function checkoutUntilVerdict(
   cartId: string,
   key = randomUUID(),
   shippingAddress = address,
+  payment: { method: string } = cashOnDelivery,
 ) {
-  let reply = await checkout(user, cartId, key, shippingAddress);
+  let reply = await checkout(user, cartId, key, shippingAddress, payment);
   for (let retry = 0; reply.status === 503 && retry < 50; retry++) {
     await new Promise((r) => setTimeout(r, 50 + 10 * retry));
-    reply = await checkout(user, cartId, key, shippingAddress);
+    reply = await checkout(user, cartId, key, shippingAddress, payment);
   }
   return reply;
 }

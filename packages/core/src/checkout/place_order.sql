@@ -5,6 +5,10 @@
 -- (core/src/error.ts), the code as the message and a JSON detail, which rolls back the whole
 -- statement.
 --
+-- Payment: store credit debits the customer's wallet in this transaction (402 INSUFFICIENT_FUNDS
+-- when it does not cover the total); cash on delivery is paid at the door; a card order takes its
+-- stock and waits for its payment (awaiting_payment, announced by order.awaiting_payment).
+--
 -- Duplicate detection: an order whose fingerprint (customer, SKUs and quantities, normalised
 -- address) equals one of the customer's orders from the last p_duplicate_window that is not
 -- cancelled is still placed and its stock taken, but on hold for order operations, and it
@@ -29,7 +33,8 @@ CREATE OR REPLACE FUNCTION place_order(
   p_cart_id uuid,
   p_shipping_address jsonb,
   p_address_key text,
-  p_duplicate_window interval
+  p_duplicate_window interval,
+  p_payment_method text
 ) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -44,6 +49,8 @@ DECLARE
   v_duplicate_of uuid;
   v_hold jsonb;
   v_status text := 'placed';
+  v_payment_status text := CASE p_payment_method WHEN 'store_credit' THEN 'paid' ELSE 'pending' END;
+  v_wallet wallets%ROWTYPE;
   v_order jsonb;
   v_order_data jsonb;
   v_line record;
@@ -98,6 +105,16 @@ BEGIN
       DETAIL = jsonb_build_object('cartId', p_cart_id)::text;
   END IF;
 
+  -- Store credit is held in the shop's currency: a cart priced in another cannot be paid from it.
+  IF p_payment_method = 'store_credit' THEN
+    SELECT * INTO v_wallet FROM wallets WHERE customer_id = p_customer_id;
+    IF coalesce(v_wallet.currency, 'EUR') <> v_currency THEN
+      RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'CURRENCY_MISMATCH',
+        DETAIL = jsonb_build_object('cartId', p_cart_id, 'currency', v_currency,
+                                    'walletCurrency', coalesce(v_wallet.currency, 'EUR'))::text;
+    END IF;
+  END IF;
+
   -- Fail fast, without waiting for any row lock, when a line is already short: once a flash sale
   -- sells out, the losing buyers cost one read instead of a queue on the hot row. This read decides
   -- nothing in the buyer's favour: the conditional decrements below still do.
@@ -123,7 +140,8 @@ BEGIN
      ORDER BY o.created_at DESC, o.id DESC
      LIMIT 1;
     IF v_duplicate_of IS NOT NULL THEN
-      v_status := 'on_hold';
+      -- A card order waits for its payment first; the hold is on it all the same.
+      v_status := CASE WHEN p_payment_method = 'card' THEN v_status ELSE 'on_hold' END;
       v_hold := jsonb_build_object('reason', 'SUSPECTED_DUPLICATE', 'duplicateOf', v_duplicate_of);
     END IF;
   END IF;
@@ -131,13 +149,33 @@ BEGIN
   UPDATE carts SET status = 'checked_out', customer_id = p_customer_id, updated_at = v_now
    WHERE id = p_cart_id;
 
+  -- A card order takes its stock now and waits for the payment; the others are placed at once.
+  IF p_payment_method = 'card' THEN
+    v_status := 'awaiting_payment';
+  END IF;
+
   INSERT INTO orders (id, customer_id, cart_id, status, total_cents, currency, shipping_address,
-                      fingerprint, hold, created_at, updated_at)
+                      fingerprint, hold, created_at, updated_at, payment_method, payment_status,
+                      history)
   VALUES (v_order_id, p_customer_id, p_cart_id, v_status, v_total, v_currency, p_shipping_address,
-          v_fingerprint, v_hold, v_now, v_now);
+          v_fingerprint, v_hold, v_now, v_now, p_payment_method, v_payment_status,
+          jsonb_build_array(jsonb_build_object('status', v_status,
+            'at', to_char(v_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))));
   INSERT INTO order_lines (order_id, sku, name, quantity, unit_price_cents)
   SELECT v_order_id, l->>'sku', l->>'name', (l->>'quantity')::integer, (l->>'unitPriceCents')::bigint
     FROM jsonb_array_elements(v_lines) l;
+
+  -- Store credit pays now, in this transaction: one conditional debit of the wallet, before the
+  -- stock decrements, which stay last. Not enough: nothing of this order happened.
+  IF p_payment_method = 'store_credit' THEN
+    IF apply_wallet_delta(p_customer_id, -v_total, 'order_payment', v_order_id, p_customer_id, NULL)
+       IS NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'FS402', MESSAGE = 'INSUFFICIENT_FUNDS',
+        DETAIL = jsonb_build_object('balanceCents',
+          coalesce((SELECT balance_cents FROM wallets WHERE customer_id = p_customer_id), 0),
+          'requiredCents', v_total)::text;
+    END IF;
+  END IF;
 
   SELECT order_json(o), order_event_data(o) INTO v_order, v_order_data
     FROM orders o WHERE o.id = v_order_id;
@@ -145,7 +183,8 @@ BEGIN
   UPDATE idempotency_keys SET status_code = 201, response = v_order
    WHERE customer_id = p_customer_id AND key = p_idempotency_key;
   INSERT INTO outbox AS o (type, data) VALUES (
-    CASE WHEN v_hold IS NULL THEN 'order.placed' ELSE 'order.held' END,
+    CASE WHEN v_status = 'awaiting_payment' THEN 'order.awaiting_payment'
+         WHEN v_hold IS NULL THEN 'order.placed' ELSE 'order.held' END,
     v_order_data
     || CASE WHEN v_hold IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('hold', v_hold) END)
   RETURNING outbox_event(o) INTO v_order_event;

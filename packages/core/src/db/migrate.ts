@@ -17,6 +17,7 @@ export const definitionFiles = [
   "events/events_of_current_transaction.sql",
   "inventory/apply_stock_delta.sql",
   "inventory/set_min_quantity.sql",
+  "payment/apply_wallet_delta.sql",
   "order/order_lines_json.sql",
   "order/order_json.sql",
   "order/order_event_data.sql",

@@ -7,11 +7,15 @@ import * as z from "../zod.ts";
  * defined beside the domain that emits it: order/events.ts, inventory/events.ts.
  */
 export const eventTypes = [
+  "order.awaiting_payment",
   "order.placed",
   "order.held",
   "order.released",
   "order.cancelled",
   "order.confirmed",
+  "order.shipped",
+  "order.delivered",
+  "order.refunded",
   "inventory.low",
   "inventory.out",
   "inventory.restocked",

@@ -258,3 +258,69 @@ export function heldOrderEmail(
     ]),
   };
 }
+
+const paidWith: Record<Order["payment"]["method"], string> = {
+  store_credit: "your store credit",
+  cash_on_delivery: "cash on delivery",
+  card: "your card",
+};
+
+/** What happened to the money of a cancelled order, in one sentence. */
+function refundSentence(order: Order): string {
+  const { payment } = order;
+  const amount = money(payment.amountCents, order.currency);
+  if (payment.status === "refunded") {
+    return `${money(payment.refundedCents, order.currency)} went back to ${paidWith[payment.method]}.`;
+  }
+  if (payment.status === "refund_pending") {
+    return `${amount} will be refunded to ${paidWith[payment.method]}; it can take a few days to show.`;
+  }
+  return payment.method === "cash_on_delivery"
+    ? "You paid nothing: it was to be paid on delivery."
+    : `You were not charged: the ${amount} payment was cancelled.`;
+}
+
+export function orderCancelledEmail(order: Order, customer: Customer): Email {
+  return {
+    to: [customer.email],
+    subject: `Your order ${shortId(order.id)} is cancelled`,
+    ...render([
+      {
+        p: `Hello ${customer.name}, your order ${order.id} is cancelled. ${refundSentence(order)}`,
+      },
+      { lines: order.lines, currency: order.currency },
+      {
+        table: [
+          ["Order", order.id],
+          ["Total", money(order.totalCents, order.currency)],
+          ["Paid with", paidWith[order.payment.method]],
+        ],
+      },
+    ]),
+  };
+}
+
+export function orderShippedEmail(order: Order, customer: Customer): Email {
+  const shipment = order.shipment;
+  const tracking = shipment?.trackingUrl ?? `tracking number ${shipment?.trackingNumber ?? ""}`;
+  return {
+    to: [customer.email],
+    subject: `Your order ${shortId(order.id)} is on its way`,
+    ...render([
+      {
+        p: `Hello ${customer.name}, your order ${order.id} has left us with ${shipment?.carrier ?? "the carrier"}. Follow it here: ${tracking}`,
+      },
+      { lines: order.lines, currency: order.currency },
+      {
+        table: [
+          ["Carrier", shipment?.carrier ?? ""],
+          ["Tracking number", shipment?.trackingNumber ?? ""],
+          ...(shipment?.trackingUrl
+            ? [["Tracking", shipment.trackingUrl] as [string, string]]
+            : []),
+          ["Ship to", address(order.shippingAddress)],
+        ],
+      },
+    ]),
+  };
+}

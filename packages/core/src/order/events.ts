@@ -1,5 +1,5 @@
 import * as z from "../zod.ts";
-import { Address, OrderHold, OrderLine } from "./index.ts";
+import { Address, OrderHold, OrderLine, PaymentMethod } from "./index.ts";
 
 /**
  * The data of order.placed, order.held and order.released: the whole order, so that consumers need
@@ -17,5 +17,9 @@ export const OrderEventData = z.object({
   fingerprint: z.string(),
   hold: z.optional(z.pick(OrderHold, { reason: true, duplicateOf: true })),
   releasedBy: z.optional(z.uuid()),
+  paymentMethod: z.optional(PaymentMethod),
 });
 export type OrderEventData = z.infer<typeof OrderEventData>;
+
+/** Every order event carries at least which order, and whose. */
+export const OrderRef = z.object({ orderId: z.uuid(), customerId: z.uuid() });

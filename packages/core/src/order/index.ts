@@ -4,7 +4,15 @@ import { DomainError, forbidden, notFound } from "../error.ts";
 import { decodeCursor, encodeCursor, Limit, Page } from "../pagination.ts";
 import * as z from "../zod.ts";
 
-export const OrderStatus = z.enum(["placed", "on_hold", "confirmed", "cancelled"]);
+export const OrderStatus = z.enum([
+  "awaiting_payment",
+  "placed",
+  "on_hold",
+  "confirmed",
+  "shipped",
+  "delivered",
+  "cancelled",
+]);
 export type OrderStatus = z.infer<typeof OrderStatus>;
 export const OrderId = z.uuid({ message: "must be an order id (UUID)" });
 
@@ -39,6 +47,32 @@ export const OrderHold = z.object({
 });
 export type OrderHold = z.infer<typeof OrderHold>;
 
+export const PaymentMethod = z.enum(["store_credit", "cash_on_delivery", "card"]);
+export type PaymentMethod = z.infer<typeof PaymentMethod>;
+
+/** How the order is paid, and how much of it went back. */
+export const Payment = z.object({
+  method: PaymentMethod,
+  status: z.enum(["pending", "paid", "refund_pending", "refunded", "cancelled"]),
+  amountCents: z.int(),
+  refundedCents: z.int(),
+  /** The card payment's client secret: its owner's, while the payment is pending; else null. */
+  clientSecret: z.nullable(z.string()),
+});
+export type Payment = z.infer<typeof Payment>;
+
+/** Where the parcel is: set when ops ship the order, delivered when it arrives. */
+export const Shipment = z.object({
+  carrier: z.string(),
+  trackingNumber: z.string(),
+  trackingUrl: z.nullable(z.string()),
+  shippedAt: z.iso.datetime(),
+  deliveredAt: z.nullable(z.iso.datetime()),
+});
+export type Shipment = z.infer<typeof Shipment>;
+
+export const HistoryStep = z.object({ status: OrderStatus, at: z.iso.datetime() });
+
 /**
  * An order as the API answers it. SQL assembles it (order_json.sql) and parsing through this
  * schema gives every answer the same keys in the same order, whether it was read, returned by a
@@ -53,9 +87,20 @@ export const Order = z.object({
   currency: z.string(),
   shippingAddress: Address,
   hold: z.nullable(OrderHold),
+  payment: Payment,
+  shipment: z.nullable(Shipment),
+  /** Every status the order has had, oldest first. */
+  history: z.array(HistoryStep),
   createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
 });
 export type Order = z.infer<typeof Order>;
+
+/** The card payment's client secret is its owner's alone: anyone else sees null. */
+export const visibleTo = (order: Order, principal: Principal): Order =>
+  order.customerId === principal.userId || order.payment.clientSecret === null
+    ? order
+    : { ...order, payment: { ...order.payment, clientSecret: null } };
 
 export const OrderPage = Page(Order);
 
@@ -78,7 +123,7 @@ export async function findOrder(db: Queryable, id: string): Promise<Order | unde
 }
 
 export async function getOrder(db: Queryable, id: string, principal: Principal): Promise<Order> {
-  return assertCanRead(await findOrder(db, id), id, principal);
+  return visibleTo(assertCanRead(await findOrder(db, id), id, principal), principal);
 }
 
 export const ListOrdersInput = z.object({
@@ -116,7 +161,7 @@ export async function listOrders(
       input.limit + 1,
     ],
   );
-  const items = rows.slice(0, input.limit).map(fromRow);
+  const items = rows.slice(0, input.limit).map((r) => visibleTo(fromRow(r), principal));
   const last = items.at(-1);
   return {
     items,
@@ -130,7 +175,6 @@ async function lockOrder(tx: Queryable, id: string): Promise<Order | undefined> 
   return rows[0] && fromRow(rows[0]);
 }
 
-const cancellable: readonly OrderStatus[] = ["placed", "on_hold"];
 const cancellingStaff: readonly Role[] = ["ops", "admin"];
 
 const invalidState = (id: string, status: OrderStatus, action: string, allowed: OrderStatus[]) =>
@@ -140,6 +184,48 @@ const invalidState = (id: string, status: OrderStatus, action: string, allowed: 
     { message: `An order that is ${status} cannot be ${action}` },
   );
 
+/** SQL for an order's history with `status` appended, now (its `at` as the API prints instants). */
+const historyWith = (status: string) =>
+  `o.history || jsonb_build_array(jsonb_build_object('status', '${status}',
+     'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))`;
+
+/**
+ * One transition: the order (locked) must be in one of `from`; `set` are the columns it changes
+ * besides its status, its history and updated_at (their values from $2 on); `event` is written to
+ * the outbox: `data`, an SQL expression of the changed row `o`, with `extra` added to it.
+ */
+async function transition(
+  tx: Queryable,
+  order: Order,
+  change: {
+    to: OrderStatus;
+    from: readonly OrderStatus[];
+    action: string;
+    set?: string;
+    values?: unknown[];
+    event?: { type: string; data: string; extra?: Record<string, unknown> };
+  },
+): Promise<Order> {
+  if (!change.from.includes(order.status)) {
+    throw invalidState(order.id, order.status, change.action, [...change.from]);
+  }
+  const { rows } = await tx.query<OrderRow>(
+    `UPDATE orders o SET status = '${change.to}', updated_at = now(), history = ${historyWith(change.to)}
+            ${change.set ? `, ${change.set}` : ""}
+      WHERE o.id = $1
+     RETURNING order_json(o) AS order`,
+    [order.id, ...(change.values ?? [])],
+  );
+  if (change.event) {
+    await tx.query(
+      `INSERT INTO outbox (type, data)
+       SELECT $2, (${change.event.data}) || $3::jsonb FROM orders o WHERE o.id = $1`,
+      [order.id, change.event.type, JSON.stringify(change.event.extra ?? {})],
+    );
+  }
+  return fromRow(rows[0] as OrderRow);
+}
+
 /**
  * Order operations decide that a held order is genuine: it becomes `placed` and an
  * `order.released` event carries it to fulfilment (the order-events consumer confirms it). The
@@ -148,22 +234,20 @@ const invalidState = (id: string, status: OrderStatus, action: string, allowed: 
 export async function releaseOrder(db: Db, id: string, principal: Principal): Promise<Order> {
   return db.transaction(async (tx) => {
     const order = assertCanRead(await lockOrder(tx, id), id, principal);
-    if (order.status !== "on_hold") throw invalidState(id, order.status, "released", ["on_hold"]);
-    const { rows } = await tx.query<OrderRow>(
-      `UPDATE orders o SET status = 'placed', updated_at = now(),
-              hold = o.hold || jsonb_build_object('releasedBy', $2::uuid,
-                'releasedAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-        WHERE o.id = $1
-       RETURNING order_json(o) AS order`,
-      [id, principal.userId],
-    );
-    await tx.query(
-      `INSERT INTO outbox (type, data)
-       SELECT 'order.released', order_event_data(o) || jsonb_build_object('releasedBy', $2::uuid)
-         FROM orders o WHERE o.id = $1`,
-      [id, principal.userId],
-    );
-    return fromRow(rows[0] as OrderRow);
+    const released = await transition(tx, order, {
+      to: "placed",
+      from: ["on_hold"],
+      action: "released",
+      set: `hold = o.hold || jsonb_build_object('releasedBy', $2::uuid,
+              'releasedAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`,
+      values: [principal.userId],
+      event: {
+        type: "order.released",
+        data: "order_event_data(o)",
+        extra: { releasedBy: principal.userId },
+      },
+    });
+    return visibleTo(released, principal);
   });
 }
 
@@ -174,7 +258,8 @@ export async function releaseOrder(db: Db, id: string, principal: Principal): Pr
  */
 export async function confirmOrder(db: Queryable, id: string): Promise<Order | null> {
   const { rowCount } = await db.query(
-    "UPDATE orders SET status = 'confirmed', updated_at = now() WHERE id = $1 AND status = 'placed'",
+    `UPDATE orders o SET status = 'confirmed', updated_at = now(), history = ${historyWith("confirmed")}
+      WHERE o.id = $1 AND o.status = 'placed'`,
     [id],
   );
   if (rowCount === 0) return null;
@@ -187,24 +272,61 @@ export async function confirmOrder(db: Queryable, id: string): Promise<Order | n
   return (await findOrder(db, id)) ?? null;
 }
 
+export const CancelOrderInput = z.strictObject({
+  reason: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(500))),
+});
+export type CancelOrderInput = z.infer<typeof CancelOrderInput>;
+
+const cancellable: readonly OrderStatus[] = ["awaiting_payment", "placed", "on_hold", "confirmed"];
+
 /**
- * Cancels an order and puts its units back, each through apply_stock_delta with a `cancellation`
- * movement, in SKU order (the order checkout locks in) and in one transaction with the status change.
+ * What a cancellation does to the payment. Store credit goes back to the wallet in the same
+ * transaction (refunded); a paid card payment is refunded by the order-events consumer through the
+ * provider (refund_pending until it confirms), an unpaid one is cancelled there; cash on delivery
+ * was never taken.
  */
-export async function cancelOrder(db: Db, id: string, principal: Principal): Promise<Order> {
+function paymentOnCancel(payment: Payment): Payment["status"] {
+  if (payment.method === "store_credit" && payment.status === "paid") return "refunded";
+  if (payment.method === "card" && payment.status === "paid") return "refund_pending";
+  return payment.status === "pending" ? "cancelled" : payment.status;
+}
+
+/**
+ * Cancels an order: its units go back, each through apply_stock_delta with a `cancellation`
+ * movement, in SKU order (the order checkout locks in); its money goes back as paymentOnCancel
+ * says; all in one transaction with the status change and the `order.cancelled` event (and
+ * `order.refunded` when the refund is done at once).
+ */
+export async function cancelOrder(
+  db: Db,
+  id: string,
+  principal: Principal,
+  input: CancelOrderInput = {},
+): Promise<Order> {
   return db.transaction(async (tx) => {
     const order = assertCanRead(await lockOrder(tx, id), id, principal);
     if (order.customerId !== principal.userId && !cancellingStaff.includes(principal.role)) {
       throw forbidden();
     }
-    if (!cancellable.includes(order.status)) {
-      throw invalidState(id, order.status, "cancelled", [...cancellable]);
-    }
-    const { rows } = await tx.query<OrderRow>(
-      `UPDATE orders o SET status = 'cancelled', updated_at = now() WHERE o.id = $1
-       RETURNING order_json(o) AS order`,
-      [id],
-    );
+    const paymentStatus = paymentOnCancel(order.payment);
+    const refundedNow = paymentStatus === "refunded" && order.payment.status === "paid";
+    const cancelled = await transition(tx, order, {
+      to: "cancelled",
+      from: cancellable,
+      action: "cancelled",
+      set: `payment_status = $2, cancel_reason = $3,
+            refunded_cents = CASE WHEN $4 THEN o.total_cents ELSE o.refunded_cents END`,
+      values: [paymentStatus, input.reason ?? null, refundedNow],
+      event: {
+        type: "order.cancelled",
+        data: `jsonb_build_object('orderId', o.id, 'customerId', o.customer_id,
+                 'lines', order_lines_json(o.id), 'reason', o.cancel_reason,
+                 'totalCents', o.total_cents, 'currency', o.currency,
+                 'paymentMethod', o.payment_method, 'paymentStatus', o.payment_status,
+                 'refundedCents', o.refunded_cents)`,
+        extra: { cancelledBy: principal.userId },
+      },
+    });
     for (const line of order.lines) {
       await tx.query("SELECT apply_stock_delta($1, $2, 'cancellation', $3, $4, NULL)", [
         line.sku,
@@ -213,11 +335,76 @@ export async function cancelOrder(db: Db, id: string, principal: Principal): Pro
         principal.userId,
       ]);
     }
-    await tx.query(
-      `INSERT INTO outbox (type, data) VALUES ('order.cancelled', jsonb_build_object(
-         'orderId', $1::uuid, 'customerId', $2::uuid, 'cancelledBy', $3::uuid, 'lines', $4::jsonb))`,
-      [id, order.customerId, principal.userId, JSON.stringify(order.lines)],
-    );
-    return fromRow(rows[0] as OrderRow);
+    if (refundedNow) {
+      await tx.query("SELECT apply_wallet_delta($1, $2, 'refund', $3, $4, NULL)", [
+        order.customerId,
+        order.totalCents,
+        id,
+        principal.userId,
+      ]);
+      await tx.query(
+        `INSERT INTO outbox (type, data)
+         SELECT 'order.refunded', jsonb_build_object('orderId', o.id, 'customerId', o.customer_id,
+                  'refundedCents', o.refunded_cents, 'currency', o.currency,
+                  'paymentMethod', o.payment_method)
+           FROM orders o WHERE o.id = $1`,
+        [id],
+      );
+    }
+    return visibleTo(cancelled, principal);
+  });
+}
+
+export const ShipOrderInput = z.strictObject({
+  carrier: z.string().check(z.trim(), z.minLength(1), z.maxLength(100)),
+  trackingNumber: z.string().check(z.trim(), z.minLength(1), z.maxLength(100)),
+  trackingUrl: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
+});
+export type ShipOrderInput = z.infer<typeof ShipOrderInput>;
+
+/** Ops hand a confirmed order to a carrier; `order.shipped` tells the customer where to track it. */
+export async function shipOrder(
+  db: Db,
+  id: string,
+  principal: Principal,
+  input: ShipOrderInput,
+): Promise<Order> {
+  return db.transaction(async (tx) => {
+    const order = assertCanRead(await lockOrder(tx, id), id, principal);
+    const shipped = await transition(tx, order, {
+      to: "shipped",
+      from: ["confirmed"],
+      action: "shipped",
+      set: "carrier = $2, tracking_number = $3, tracking_url = $4, shipped_at = now()",
+      values: [input.carrier, input.trackingNumber, input.trackingUrl ?? null],
+      event: {
+        type: "order.shipped",
+        data: `jsonb_build_object('orderId', o.id, 'customerId', o.customer_id,
+                 'carrier', o.carrier, 'trackingNumber', o.tracking_number,
+                 'trackingUrl', o.tracking_url)`,
+      },
+    });
+    return visibleTo(shipped, principal);
+  });
+}
+
+/** The parcel arrived: cash on delivery is paid now. */
+export async function deliverOrder(db: Db, id: string, principal: Principal): Promise<Order> {
+  return db.transaction(async (tx) => {
+    const order = assertCanRead(await lockOrder(tx, id), id, principal);
+    const delivered = await transition(tx, order, {
+      to: "delivered",
+      from: ["shipped"],
+      action: "delivered",
+      set: `delivered_at = now(),
+            payment_status = CASE WHEN o.payment_method = 'cash_on_delivery' THEN 'paid'
+                                  ELSE o.payment_status END`,
+      event: {
+        type: "order.delivered",
+        data: `jsonb_build_object('orderId', o.id, 'customerId', o.customer_id,
+                 'paymentMethod', o.payment_method, 'paymentStatus', o.payment_status)`,
+      },
+    });
+    return visibleTo(delivered, principal);
   });
 }

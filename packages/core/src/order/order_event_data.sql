@@ -10,5 +10,6 @@ LANGUAGE sql STABLE AS $$
     'totalCents', o.total_cents,
     'currency', o.currency,
     'shippingAddress', o.shipping_address,
-    'fingerprint', o.fingerprint)
+    'fingerprint', o.fingerprint,
+    'paymentMethod', o.payment_method)
 $$;

@@ -1,6 +1,7 @@
 -- The one place an order becomes the API's JSON: read by getOrder and listOrders, returned by the
 -- order transitions, and stored by place_order as its idempotent answer. Its shape (and key order)
--- is the Order schema in order/index.ts. Instants in milliseconds and UTC, as everywhere in the API.
+-- is the Order schema in order/index.ts, which also hides the card payment's client secret from
+-- anyone but the owner. Instants in milliseconds and UTC, as everywhere in the API.
 CREATE OR REPLACE FUNCTION order_json(o orders) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
   SELECT jsonb_build_object(
@@ -12,5 +13,20 @@ LANGUAGE sql STABLE AS $$
     'currency', o.currency,
     'shippingAddress', o.shipping_address,
     'hold', o.hold,
-    'createdAt', to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+    'payment', jsonb_build_object(
+      'method', o.payment_method,
+      'status', o.payment_status,
+      'amountCents', o.total_cents,
+      'refundedCents', o.refunded_cents,
+      'clientSecret', CASE WHEN o.payment_status = 'pending' THEN o.client_secret END),
+    'shipment', CASE WHEN o.carrier IS NULL THEN NULL ELSE jsonb_build_object(
+      'carrier', o.carrier,
+      'trackingNumber', o.tracking_number,
+      'trackingUrl', o.tracking_url,
+      'shippedAt', to_char(o.shipped_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'deliveredAt', to_char(o.delivered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+    END,
+    'history', o.history,
+    'createdAt', to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'updatedAt', to_char(o.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
 $$;

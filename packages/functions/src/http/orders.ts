@@ -23,11 +23,13 @@ export const get = route({
 
 export const cancel = route({
   access: "authenticated",
-  summary: "Cancel an order and put its units back (its owner, ops or admin)",
+  summary: "Cancel an order: its units go back, and its money (its owner, ops or admin)",
   path: OrderPath,
+  body: Orders.CancelOrderInput,
+  optionalBody: true,
   returns: { status: 200, body: Orders.Order },
   errors: ["NOT_FOUND", "FORBIDDEN", "INVALID_STATE"],
-}).handler(({ path, principal }) => Orders.cancelOrder(db(), path.id, principal));
+}).handler(({ path, body, principal }) => Orders.cancelOrder(db(), path.id, principal, body));
 
 export const release = route({
   access: ["ops", "admin"],
@@ -36,3 +38,20 @@ export const release = route({
   returns: { status: 200, body: Orders.Order },
   errors: ["NOT_FOUND", "INVALID_STATE"],
 }).handler(({ path, principal }) => Orders.releaseOrder(db(), path.id, principal));
+
+export const ship = route({
+  access: ["ops", "admin"],
+  summary: "Hand a confirmed order to a carrier; the customer gets the tracking link",
+  path: OrderPath,
+  body: Orders.ShipOrderInput,
+  returns: { status: 200, body: Orders.Order },
+  errors: ["NOT_FOUND", "INVALID_STATE"],
+}).handler(({ path, body, principal }) => Orders.shipOrder(db(), path.id, principal, body));
+
+export const deliver = route({
+  access: ["ops", "admin"],
+  summary: "Record that a shipped order arrived (cash on delivery is paid then)",
+  path: OrderPath,
+  returns: { status: 200, body: Orders.Order },
+  errors: ["NOT_FOUND", "INVALID_STATE"],
+}).handler(({ path, principal }) => Orders.deliverOrder(db(), path.id, principal));

@@ -48,6 +48,8 @@ export interface RouteSpec<P, Q, B, R> {
   path?: z.ZodMiniType<P>;
   query?: z.ZodMiniType<Q>;
   body?: z.ZodMiniType<B>;
+  /** The body may be left out; it is then validated as `{}`. */
+  optionalBody?: boolean;
   /** Header names (lower case) the handler reads; each validated by its schema. */
   headers?: Record<string, z.ZodMiniType<string>>;
   returns: Returns<R>;
@@ -195,8 +197,9 @@ function checkStrings(where: string, value: unknown): void {
   }
 }
 
-function readBody(event: APIGatewayProxyEventV2): unknown {
+function readBody(event: APIGatewayProxyEventV2, optional = false): unknown {
   const raw = event.body;
+  if ((raw === undefined || raw === null || raw === "") && optional) return {};
   if (raw === undefined || raw === null || raw === "") {
     throw new DomainError(
       "VALIDATION_FAILED",
@@ -256,7 +259,7 @@ const parsing = <P, Q, B, R>(
       const value = parse(`header ${name}`, schema, event.headers?.[name]);
       input.headers[name] = value;
     }
-    if (spec.body) input.body = parse("body", spec.body, readBody(event));
+    if (spec.body) input.body = parse("body", spec.body, readBody(event, spec.optionalBody));
   },
 });
 

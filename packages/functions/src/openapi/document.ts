@@ -11,6 +11,7 @@ import { type ErrorCode, errorRegistry, messageOf, statusOf } from "@flashstock/
 import { whenAnswered } from "@flashstock/core/error-docs";
 import * as Inventory from "@flashstock/core/inventory/index";
 import * as Orders from "@flashstock/core/order/index";
+import * as Payment from "@flashstock/core/payment/index";
 import * as z from "@flashstock/core/zod";
 import {
   createDocument,
@@ -52,6 +53,11 @@ const schemas = {
   OrderHold: Orders.OrderHold,
   Address: Orders.Address,
   OrderPage: Orders.OrderPage,
+  Payment: Orders.Payment,
+  Shipment: Orders.Shipment,
+  Wallet: Payment.Wallet,
+  WalletTransaction: Payment.WalletTransaction,
+  WalletChange: Payment.WalletChange,
   User: Auth.User,
   Session: Auth.Session,
 };
@@ -116,7 +122,7 @@ function operation(declared: DeclaredRoute): ZodOpenApiOperationObject {
     ...(spec.body
       ? {
           requestBody: {
-            required: true,
+            required: !spec.optionalBody,
             content: {
               "application/json": {
                 schema: spec.body,
@@ -196,6 +202,8 @@ export async function buildDocument() {
       { name: "carts", description: "Carts, anonymous or a customer's" },
       { name: "checkout", description: "Orders from carts, once per Idempotency-Key" },
       { name: "orders", description: "Orders and their lifecycle" },
+      { name: "me", description: "The signed-in customer's own store credit" },
+      { name: "customers", description: "Customers' store credit, for staff" },
     ],
     paths,
     components: {

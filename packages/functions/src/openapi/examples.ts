@@ -32,7 +32,70 @@ const order = {
   currency: "EUR",
   shippingAddress: address,
   hold: null,
+  payment: {
+    method: "cash_on_delivery",
+    status: "pending",
+    amountCents: 3998,
+    refundedCents: 0,
+    clientSecret: null,
+  },
+  shipment: null,
+  history: [{ status: "placed", at: "2026-12-01T10:15:30.123Z" }],
   createdAt: "2026-12-01T10:15:30.123Z",
+  updatedAt: "2026-12-01T10:15:30.123Z",
+};
+
+const confirmedOrder = {
+  ...order,
+  status: "confirmed",
+  history: [...order.history, { status: "confirmed", at: "2026-12-01T10:15:31.004Z" }],
+  updatedAt: "2026-12-01T10:15:31.004Z",
+};
+
+const shipment = {
+  carrier: "DHL",
+  trackingNumber: "00340434161094042557",
+  trackingUrl:
+    "https://www.dhl.de/en/privatkunden/pakete-empfangen/verfolgen.html?piececode=00340434161094042557",
+  shippedAt: "2026-12-02T09:00:00.000Z",
+  deliveredAt: null,
+};
+
+const shippedOrder = {
+  ...confirmedOrder,
+  status: "shipped",
+  shipment,
+  history: [...confirmedOrder.history, { status: "shipped", at: shipment.shippedAt }],
+  updatedAt: shipment.shippedAt,
+};
+
+const deliveredAt = "2026-12-03T14:30:00.000Z";
+const deliveredOrder = {
+  ...shippedOrder,
+  status: "delivered",
+  payment: { ...order.payment, status: "paid" },
+  shipment: { ...shipment, deliveredAt },
+  history: [...shippedOrder.history, { status: "delivered", at: deliveredAt }],
+  updatedAt: deliveredAt,
+};
+
+const cancelledAt = "2026-12-01T11:00:00.000Z";
+const cancelledOrder = {
+  ...confirmedOrder,
+  status: "cancelled",
+  payment: { ...order.payment, method: "store_credit", status: "refunded", refundedCents: 3998 },
+  history: [...confirmedOrder.history, { status: "cancelled", at: cancelledAt }],
+  updatedAt: cancelledAt,
+};
+
+const walletTopUp = {
+  id: 41,
+  at: "2026-11-30T08:00:00.000Z",
+  amountCents: 10000,
+  reason: "top_up",
+  orderId: null,
+  note: "gift card GC-1234",
+  balanceAfterCents: 10000,
 };
 
 const heldOrder = {
@@ -40,6 +103,7 @@ const heldOrder = {
   id: "5e2a9c14-7b3d-4e1f-8a6c-0d9b8e7f6a5c",
   status: "on_hold",
   hold: { reason: "SUSPECTED_DUPLICATE", duplicateOf: order.id },
+  history: [{ status: "on_hold", at: "2026-12-01T10:15:30.123Z" }],
 };
 
 const cart = {
@@ -112,10 +176,41 @@ export const responseExamples: Record<string, unknown> = {
   "POST /checkout": order,
   "GET /orders": { items: [order], nextCursor: null },
   "GET /orders/{id}": order,
-  "POST /orders/{id}/cancel": { ...order, status: "cancelled" },
+  "POST /orders/{id}/cancel": cancelledOrder,
+  "POST /orders/{id}/ship": shippedOrder,
+  "POST /orders/{id}/deliver": deliveredOrder,
+  "GET /me/wallet": {
+    balanceCents: 6002,
+    currency: "EUR",
+    items: [
+      {
+        id: 42,
+        at: "2026-12-01T10:15:30.123Z",
+        amountCents: -3998,
+        reason: "order_payment",
+        orderId: order.id,
+        note: null,
+        balanceAfterCents: 6002,
+      },
+      walletTopUp,
+    ],
+    nextCursor: null,
+  },
+  "GET /customers/{id}/wallet": {
+    balanceCents: 10000,
+    currency: "EUR",
+    items: [walletTopUp],
+    nextCursor: null,
+  },
+  "POST /customers/{id}/wallet/transactions": { balanceCents: 10000, transaction: walletTopUp },
   "POST /orders/{id}/release": {
     ...heldOrder,
     status: "placed",
+    history: [
+      { status: "on_hold", at: "2026-12-01T10:15:30.123Z" },
+      { status: "placed", at: "2026-12-01T10:20:00.000Z" },
+    ],
+    updatedAt: "2026-12-01T10:20:00.000Z",
     hold: {
       ...heldOrder.hold,
       releasedBy: "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
@@ -146,5 +241,20 @@ export const requestExamples: Record<string, unknown> = {
   "PUT /inventory/{sku}": { minQuantity: 8 },
   "POST /inventory/{sku}/adjustments": { delta: 10, reason: "restock", note: "PO 4711" },
   "PUT /carts/{id}/items/{sku}": { quantity: 2 },
-  "POST /checkout": { cartId: cart.id, shippingAddress: address },
+  "POST /checkout": {
+    cartId: cart.id,
+    shippingAddress: address,
+    payment: { method: "cash_on_delivery" },
+  },
+  "POST /orders/{id}/cancel": { reason: "ordered the wrong size" },
+  "POST /orders/{id}/ship": {
+    carrier: shipment.carrier,
+    trackingNumber: shipment.trackingNumber,
+    trackingUrl: shipment.trackingUrl,
+  },
+  "POST /customers/{id}/wallet/transactions": {
+    amountCents: 10000,
+    reason: "top_up",
+    note: "gift card GC-1234",
+  },
 };

@@ -1,6 +1,6 @@
 import { processOnce } from "@flashstock/core/events/outbox";
 import * as Notification from "@flashstock/core/notification/index";
-import { OrderEventData } from "@flashstock/core/order/events";
+import { OrderEventData, OrderRef } from "@flashstock/core/order/events";
 import * as Orders from "@flashstock/core/order/index";
 import { emailConfig } from "../lib/config.ts";
 import { consumer } from "../lib/queue.ts";
@@ -10,8 +10,9 @@ const CONSUMER = "order-events";
 
 /**
  * Fulfilment's intake. order.placed and order.released confirm the order and email the customer;
- * order.held tells order operations about a suspected duplicate. Everything else on the queue
- * (order.cancelled, order.confirmed) needs nothing from this consumer.
+ * order.held tells order operations about a suspected duplicate; order.cancelled tells the
+ * customer what was refunded and where, order.shipped where to follow the parcel. Everything else
+ * on the queue needs nothing from this consumer.
  */
 export const handler = consumer(async (event) => {
   switch (event.type) {
@@ -42,6 +43,22 @@ export const handler = consumer(async (event) => {
         await emailSender().send(
           Notification.heldOrderEmail(c.orderOps, held, original, customer, c.apiUrl),
         );
+      });
+      return;
+    }
+    case "order.cancelled":
+    case "order.shipped": {
+      const { orderId } = OrderRef.parse(event.data);
+      await processOnce(db(), CONSUMER, event.id, async (tx) => {
+        const order = await Orders.findOrder(tx, orderId);
+        const customer = order && (await Notification.getCustomer(tx, order.customerId));
+        if (!order || !customer)
+          throw new Error(`${event.type} ${orderId}: order or customer not found`);
+        const compose =
+          event.type === "order.cancelled"
+            ? Notification.orderCancelledEmail
+            : Notification.orderShippedEmail;
+        await emailSender().send(compose(order, customer));
       });
       return;
     }

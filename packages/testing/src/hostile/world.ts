@@ -114,6 +114,11 @@ export const ACCESS: Record<RouteKey, "public" | "optional" | "authenticated" | 
   "GET /orders/{id}": "authenticated",
   "POST /orders/{id}/cancel": "authenticated",
   "POST /orders/{id}/release": "roles",
+  "POST /orders/{id}/ship": "roles",
+  "POST /orders/{id}/deliver": "roles",
+  "GET /me/wallet": "roles",
+  "GET /customers/{id}/wallet": "roles",
+  "POST /customers/{id}/wallet/transactions": "roles",
 };
 
 /**
@@ -203,12 +208,37 @@ export const TEMPLATES: Record<RouteKey, Template> = {
   "POST /checkout": {
     role: "customer",
     headers: { "idempotency-key": "template-key" },
-    body: (w) => ({ cartId: w.cartId, shippingAddress: { ...address, line2: "Flat 1" } }),
+    body: (w) => ({
+      cartId: w.cartId,
+      shippingAddress: { ...address, line2: "Flat 1" },
+      payment: { method: "cash_on_delivery" },
+    }),
   },
   "GET /orders": { role: "customer", query: "limit=5&status=placed" },
   "GET /orders/{id}": { role: "customer", path: (w) => ({ id: w.orderId }) },
   "POST /orders/{id}/cancel": { role: "customer", path: (w) => ({ id: w.orderId }) },
   "POST /orders/{id}/release": { role: "ops", path: (w) => ({ id: w.orderId }) },
+  "POST /orders/{id}/ship": {
+    role: "ops",
+    path: (w) => ({ id: w.orderId }),
+    body: () => ({
+      carrier: "DHL",
+      trackingNumber: "00340434161094042557",
+      trackingUrl: "https://www.dhl.com/track?n=00340434161094042557",
+    }),
+  },
+  "POST /orders/{id}/deliver": { role: "ops", path: (w) => ({ id: w.orderId }) },
+  "GET /me/wallet": { role: "customer", query: "limit=5" },
+  "GET /customers/{id}/wallet": {
+    role: "ops",
+    path: (w) => ({ id: w.users.customer.id }),
+    query: "limit=5",
+  },
+  "POST /customers/{id}/wallet/transactions": {
+    role: "ops",
+    path: (w) => ({ id: w.users.customer.id }),
+    body: () => ({ amountCents: 100, reason: "goodwill", note: "fuzz" }),
+  },
 };
 
 export const templateOf = (route: HttpRoute) => TEMPLATES[routeKey(route)];
