@@ -27,7 +27,8 @@ export const whenAnswered: Record<ErrorCode, string> = {
     "cart: `details: {sku, requested, available}`; adjustment below 0: the same; checkout: `details: {lines: [{sku, requested, available}]}` listing every short line",
   CART_CLOSED: "changing or checking out a cart that is already an order",
   CART_LINE_LIMIT: "more than 100 different products in one cart",
-  CURRENCY_MISMATCH: "products priced in different currencies in one cart, or paying with store credit for a cart in another currency than the wallet's",
+  CURRENCY_MISMATCH:
+    "products priced in different currencies in one cart, or paying with store credit for a cart in another currency than the wallet's",
   INVALID_STATE:
     "a step the order's status does not allow: cancelling one that is `shipped`, `delivered` or `cancelled`, shipping one that is not `confirmed`, delivering one that is not `shipped`, releasing one that is not `on_hold`; `details: {orderId, status, allowed}`",
   PAYMENT_METHOD_UNAVAILABLE:
