@@ -14,6 +14,8 @@ export const whenAnswered: Record<ErrorCode, string> = {
   MALFORMED_PATH: "the path is not valid percent-encoding",
   INVALID_CURSOR: "a pagination cursor this API did not issue",
   CART_EMPTY: "checkout of a cart with no items",
+  INVALID_SIGNATURE:
+    "`POST /webhooks/stripe` without a `Stripe-Signature` header, with one that does not match the body and `STRIPE_WEBHOOK_SECRET` (or is older than 5 minutes), or while Stripe is not configured; nothing changed",
   UNAUTHENTICATED: "protected route without a token, or a malformed, forged or expired one",
   INVALID_CREDENTIALS: "login with an unknown email or a wrong password (the same answer for both)",
   INSUFFICIENT_FUNDS:
@@ -39,4 +41,6 @@ export const whenAnswered: Record<ErrorCode, string> = {
   INTERNAL_ERROR: "a bug; logged with its stack, nothing internal is returned",
   SERVICE_UNAVAILABLE:
     "the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it)",
+  PAYMENT_PROVIDER_UNAVAILABLE:
+    "checkout by card when Stripe cannot be reached: the order exists and holds its stock (`details: {orderId}`); the same request with the same `Idempotency-Key` retries the payment, and an order left unpaid is cancelled after `PAYMENT_WINDOW_MINUTES`",
 };

@@ -38,6 +38,10 @@ export const errorRegistry = {
   MALFORMED_PATH: { kind: "invalid", message: "The path is not valid percent-encoding" },
   INVALID_CURSOR: { kind: "invalid", message: "The cursor is not one this API issued" },
   CART_EMPTY: { kind: "invalid", message: "The cart has no items" },
+  INVALID_SIGNATURE: {
+    kind: "invalid",
+    message: "The webhook's signature is missing or does not match its body",
+  },
   UNAUTHENTICATED: { kind: "unauthenticated", message: "A valid bearer token is required" },
   INVALID_CREDENTIALS: { kind: "unauthenticated", message: "Email or password is wrong" },
   INSUFFICIENT_FUNDS: {
@@ -75,6 +79,11 @@ export const errorRegistry = {
     kind: "unavailable",
     message:
       "The database is unavailable; retry the request (with the same Idempotency-Key for checkout)",
+  },
+  PAYMENT_PROVIDER_UNAVAILABLE: {
+    kind: "unavailable",
+    message:
+      "The payment provider could not be reached; retry with the same Idempotency-Key (the order {orderId} keeps its stock until its payment window ends)",
   },
 } as const satisfies Record<string, ErrorDefinition>;
 

@@ -16,6 +16,7 @@ export const eventTypes = [
   "order.shipped",
   "order.delivered",
   "order.refunded",
+  "order.refund_requested",
   "inventory.low",
   "inventory.out",
   "inventory.restocked",

@@ -280,13 +280,19 @@ function refundSentence(order: Order): string {
     : `You were not charged: the ${amount} payment was cancelled.`;
 }
 
-export function orderCancelledEmail(order: Order, customer: Customer): Email {
+/** `reason`: why, when the cancellation gave one (an unpaid card order gives the system's). */
+export function orderCancelledEmail(
+  order: Order,
+  customer: Customer,
+  reason?: string | null,
+): Email {
+  const why = reason ? ` (${reason.replace(/\.$/, "")})` : "";
   return {
     to: [customer.email],
     subject: `Your order ${shortId(order.id)} is cancelled`,
     ...render([
       {
-        p: `Hello ${customer.name}, your order ${order.id} is cancelled. ${refundSentence(order)}`,
+        p: `Hello ${customer.name}, your order ${order.id} is cancelled${why}. ${refundSentence(order)}`,
       },
       { lines: order.lines, currency: order.currency },
       {
@@ -294,6 +300,26 @@ export function orderCancelledEmail(order: Order, customer: Customer): Email {
           ["Order", order.id],
           ["Total", money(order.totalCents, order.currency)],
           ["Paid with", paidWith[order.payment.method]],
+        ],
+      },
+    ]),
+  };
+}
+
+/** A card payment that arrived after its order was cancelled: it goes back, all of it. */
+export function latePaymentRefundEmail(order: Order, customer: Customer): Email {
+  const amount = money(order.payment.amountCents, order.currency);
+  return {
+    to: [customer.email],
+    subject: `Your payment for order ${shortId(order.id)} is being refunded`,
+    ...render([
+      {
+        p: `Hello ${customer.name}, your card payment of ${amount} for order ${order.id} arrived after the order was cancelled, so nothing will ship for it. The whole ${amount} is being refunded to your card; it can take a few days to show.`,
+      },
+      {
+        table: [
+          ["Order", order.id],
+          ["Refund", amount],
         ],
       },
     ]),

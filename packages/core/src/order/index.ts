@@ -170,7 +170,7 @@ export async function listOrders(
 }
 
 /** The order, locked for a transition until the transaction ends. */
-async function lockOrder(tx: Queryable, id: string): Promise<Order | undefined> {
+export async function lockOrder(tx: Queryable, id: string): Promise<Order | undefined> {
   const { rows } = await tx.query<OrderRow>(`${ordersJson} WHERE o.id = $1 FOR UPDATE OF o`, [id]);
   return rows[0] && fromRow(rows[0]);
 }
@@ -194,7 +194,7 @@ const historyWith = (status: string) =>
  * besides its status, its history and updated_at (their values from $2 on); `event` is written to
  * the outbox: `data`, an SQL expression of the changed row `o`, with `extra` added to it.
  */
-async function transition(
+export async function transition(
   tx: Queryable,
   order: Order,
   change: {
@@ -308,51 +308,73 @@ export async function cancelOrder(
     if (order.customerId !== principal.userId && !cancellingStaff.includes(principal.role)) {
       throw forbidden();
     }
-    const paymentStatus = paymentOnCancel(order.payment);
-    const refundedNow = paymentStatus === "refunded" && order.payment.status === "paid";
-    const cancelled = await transition(tx, order, {
-      to: "cancelled",
-      from: cancellable,
-      action: "cancelled",
-      set: `payment_status = $2, cancel_reason = $3,
-            refunded_cents = CASE WHEN $4 THEN o.total_cents ELSE o.refunded_cents END`,
-      values: [paymentStatus, input.reason ?? null, refundedNow],
-      event: {
-        type: "order.cancelled",
-        data: `jsonb_build_object('orderId', o.id, 'customerId', o.customer_id,
-                 'lines', order_lines_json(o.id), 'reason', o.cancel_reason,
-                 'totalCents', o.total_cents, 'currency', o.currency,
-                 'paymentMethod', o.payment_method, 'paymentStatus', o.payment_status,
-                 'refundedCents', o.refunded_cents)`,
-        extra: { cancelledBy: principal.userId },
-      },
+    const cancelled = await cancelLocked(tx, order, {
+      actorId: principal.userId,
+      reason: input.reason ?? null,
     });
-    for (const line of order.lines) {
-      await tx.query("SELECT apply_stock_delta($1, $2, 'cancellation', $3, $4, NULL)", [
-        line.sku,
-        line.quantity,
-        id,
-        principal.userId,
-      ]);
-    }
-    if (refundedNow) {
-      await tx.query("SELECT apply_wallet_delta($1, $2, 'refund', $3, $4, NULL)", [
-        order.customerId,
-        order.totalCents,
-        id,
-        principal.userId,
-      ]);
-      await tx.query(
-        `INSERT INTO outbox (type, data)
-         SELECT 'order.refunded', jsonb_build_object('orderId', o.id, 'customerId', o.customer_id,
-                  'refundedCents', o.refunded_cents, 'currency', o.currency,
-                  'paymentMethod', o.payment_method)
-           FROM orders o WHERE o.id = $1`,
-        [id],
-      );
-    }
     return visibleTo(cancelled, principal);
   });
+}
+
+/**
+ * The cancellation itself, for an order locked by this transaction (lockOrder): by a person
+ * (cancelOrder) or by the system (`actorId` null: an unpaid card order past its payment window, a
+ * payment that does not match its order). `paymentStatus` overrides what paymentOnCancel says.
+ */
+export async function cancelLocked(
+  tx: Queryable,
+  order: Order,
+  by: { actorId: string | null; reason: string | null; paymentStatus?: Payment["status"] },
+): Promise<Order> {
+  const paymentStatus = by.paymentStatus ?? paymentOnCancel(order.payment);
+  const refundedNow = paymentStatus === "refunded" && order.payment.status === "paid";
+  const cancelled = await transition(tx, order, {
+    to: "cancelled",
+    from: cancellable,
+    action: "cancelled",
+    set: `payment_status = $2, cancel_reason = $3,
+          refunded_cents = CASE WHEN $4 THEN o.total_cents ELSE o.refunded_cents END`,
+    values: [paymentStatus, by.reason, refundedNow],
+    event: {
+      type: "order.cancelled",
+      data: `jsonb_build_object('orderId', o.id, 'customerId', o.customer_id,
+               'lines', order_lines_json(o.id), 'reason', o.cancel_reason,
+               'totalCents', o.total_cents, 'currency', o.currency,
+               'paymentMethod', o.payment_method, 'paymentStatus', o.payment_status,
+               'refundedCents', o.refunded_cents)`,
+      extra: by.actorId ? { cancelledBy: by.actorId } : {},
+    },
+  });
+  for (const line of order.lines) {
+    await tx.query("SELECT apply_stock_delta($1, $2, 'cancellation', $3, $4, NULL)", [
+      line.sku,
+      line.quantity,
+      order.id,
+      by.actorId,
+    ]);
+  }
+  if (refundedNow) {
+    await tx.query("SELECT apply_wallet_delta($1, $2, 'refund', $3, $4, NULL)", [
+      order.customerId,
+      order.totalCents,
+      order.id,
+      by.actorId,
+    ]);
+    await writeRefundedEvent(tx, order.id);
+  }
+  return cancelled;
+}
+
+/** `order.refunded`: the money of an order went back, `refundedCents` of it. */
+export async function writeRefundedEvent(tx: Queryable, orderId: string): Promise<void> {
+  await tx.query(
+    `INSERT INTO outbox (type, data)
+     SELECT 'order.refunded', jsonb_build_object('orderId', o.id, 'customerId', o.customer_id,
+              'refundedCents', o.refunded_cents, 'currency', o.currency,
+              'paymentMethod', o.payment_method)
+       FROM orders o WHERE o.id = $1`,
+    [orderId],
+  );
 }
 
 export const ShipOrderInput = z.strictObject({
