@@ -2,7 +2,7 @@ import { mkdir, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { lambdaRuntime } from "../infra/topology.ts";
+import { lambdaFunctions, lambdaRuntime } from "../infra/topology.ts";
 
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 
@@ -17,10 +17,15 @@ export interface Bundle {
 
 /**
  * Bundles one handler file as it is deployed: with the build settings SST and CDK take from
- * `lambdaRuntime` in infra/topology.ts (ESM, minified, the AWS SDK left to the runtime, Neon only).
+ * `lambdaRuntime` in infra/topology.ts (ESM, minified, the AWS SDK left to the runtime, Neon only),
+ * and the function's installed node modules left out as SST's `install` and CDK's `nodeModules` do.
  */
 export async function bundleHandlerFile(file: string, outdir: string): Promise<Bundle> {
   await mkdir(outdir, { recursive: true });
+  // Packages installed beside the bundle (stripe) are imported at run time, not bundled.
+  const installed = lambdaFunctions()
+    .filter((fn) => fn.handler.startsWith(`${file}.`))
+    .flatMap((fn) => fn.nodeModules);
   const outfile = resolve(outdir, `${file.replace(/\W+/g, "_")}.mjs`);
   const { metafile } = await build({
     entryPoints: [resolve(repoRoot, `${file}.ts`)],
@@ -30,7 +35,7 @@ export async function bundleHandlerFile(file: string, outdir: string): Promise<B
     format: lambdaRuntime.format,
     platform: "node",
     target: "node24",
-    external: [...lambdaRuntime.external],
+    external: [...new Set([...lambdaRuntime.external, ...installed])],
     define: { ...lambdaRuntime.define },
     banner: { js: lambdaRuntime.banner },
     legalComments: lambdaRuntime.legalComments,

@@ -22,6 +22,7 @@ import {
   secrets,
   secretsFor,
   type Trigger,
+  unsetSecret,
 } from "./topology.ts";
 
 /** A function's arguments, with its links by component name (the glue swaps in the components). */
@@ -60,7 +61,8 @@ export interface SstCors {
 }
 
 export interface SstPlan {
-  secrets: SecretName[];
+  /** `placeholder`: the value an optional secret has until it is set (SST's second argument). */
+  secrets: { name: SecretName; placeholder?: string }[];
   email: { name: string; args: { sender: string } };
   bus: { name: string };
   queues: {
@@ -144,7 +146,9 @@ export function sstPlan(options: {
     );
 
   return {
-    secrets: secrets.map((s) => s.name),
+    secrets: secrets.map((s) =>
+      "optional" in s && s.optional ? { name: s.name, placeholder: unsetSecret } : { name: s.name },
+    ),
     email: { name: email.name, args: { sender } },
     bus: { name: busName },
     queues: of("queue").map((fn) => {

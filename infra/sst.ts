@@ -41,7 +41,9 @@ export function deployStage(env: Record<string, string | undefined> = process.en
     return component;
   };
 
-  for (const name of plan.secrets) add(name, new sst.Secret(name));
+  for (const s of plan.secrets) {
+    add(s.name, s.placeholder ? new sst.Secret(s.name, s.placeholder) : new sst.Secret(s.name));
+  }
   add(plan.email.name, new sst.aws.Email(plan.email.name, plan.email.args));
   const bus = add(plan.bus.name, new sst.aws.Bus(plan.bus.name));
   const queues = plan.queues.map((q) => {

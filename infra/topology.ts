@@ -19,8 +19,11 @@ export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
  * - `publish`: PutEvents on the bus and SendMessage on every topology queue (the outbox's fast
  *   path publishes what the invocation committed; the relay publishes the rest).
  * - `email`: SendEmail from the sender identity, and the stock-manager and ops addresses.
+ * - `payments`: the Stripe secrets (the API key, and the webhook's signing secret). Only the
+ *   functions that take, settle or verify card payments load the `stripe` SDK, and it is installed
+ *   beside their bundle, not bundled (see `nodeModulesFor`).
  */
-export type Need = "database" | "tokens" | "publish" | "email";
+export type Need = "database" | "tokens" | "publish" | "email" | "payments";
 
 export interface HttpRoute {
   method: HttpMethod;
@@ -121,7 +124,12 @@ export const routes = [
     needs: api,
   },
 
-  { method: "POST", path: "/checkout", handler: `${http}/checkout.checkout`, needs: apiPublishing },
+  {
+    method: "POST",
+    path: "/checkout",
+    handler: `${http}/checkout.checkout`,
+    needs: [...apiPublishing, "payments"],
+  },
 
   { method: "GET", path: "/orders", handler: `${http}/orders.list`, needs: api },
   { method: "GET", path: "/orders/{id}", handler: `${http}/orders.get`, needs: api },
@@ -162,6 +170,14 @@ export const routes = [
     path: "/customers/{id}/wallet/transactions",
     handler: `${http}/wallet.change`,
     needs: api,
+  },
+
+  // Stripe calls it: no token, its signature is the proof (verified with STRIPE_WEBHOOK_SECRET).
+  {
+    method: "POST",
+    path: "/webhooks/stripe",
+    handler: `${http}/webhooks.stripe`,
+    needs: ["database", "publish", "payments"],
   },
 ] as const satisfies readonly HttpRoute[];
 
@@ -241,6 +257,7 @@ export const queues = [
       "order.shipped",
       "order.delivered",
       "order.refunded",
+      "order.refund_requested",
     ],
     messageGroupId: "data.customerId",
     // Each event by its own id: SQS drops only a re-sent copy of the same event (the relay and the
@@ -266,6 +283,22 @@ export const queues = [
       handler: "packages/functions/src/queue/stock-alerts.handler",
       batchSize: 10,
       needs: ["database", "email"],
+    },
+    visibilityTimeoutSeconds: 60,
+    maxReceiveCount: 5,
+  },
+  {
+    // The money of a cancelled card order, at Stripe: its payment cancelled, or refunded. Apart from
+    // order-events so that only this consumer holds the Stripe key, and a Stripe outage delays
+    // refunds, never a confirmation email. One group per order: its events are settled in order.
+    name: "payments",
+    events: ["order.cancelled", "order.refund_requested"],
+    messageGroupId: "data.orderId",
+    deduplicationId: { default: "id" },
+    consumer: {
+      handler: "packages/functions/src/queue/payments.handler",
+      batchSize: 10,
+      needs: ["database", "payments"],
     },
     visibilityTimeoutSeconds: 60,
     maxReceiveCount: 5,
@@ -315,6 +348,14 @@ export const schedules = [
     localEverySeconds: 3,
     needs: ["database", "publish"],
   },
+  {
+    // Card orders unpaid after PAYMENT_WINDOW_MINUTES: cancelled, their stock back on sale.
+    name: "expire-unpaid-orders",
+    handler: "packages/functions/src/schedule/expire-unpaid-orders.handler",
+    rate: "rate(1 minute)",
+    localEverySeconds: 5,
+    needs: ["database", "publish"],
+  },
 ] as const satisfies readonly Schedule[];
 
 /**
@@ -328,7 +369,15 @@ export interface Secret {
   env: string;
   need: Need;
   description: string;
+  /**
+   * A stage may go without it: SST creates it with the placeholder `none`, and the CDK stack's
+   * operator stores `none`; the functions read `none` (or empty) as not configured.
+   */
+  optional?: true;
 }
+
+/** What an optional secret holds while it is not configured. */
+export const unsetSecret = "none";
 
 export const secrets = [
   {
@@ -354,6 +403,21 @@ export const secrets = [
     env: "ORDER_OPS_EMAILS",
     need: "email",
     description: "who receives suspected-duplicate emails (comma-separated)",
+  },
+  {
+    name: "StripeSecretKey",
+    env: "STRIPE_SECRET_KEY",
+    need: "payments",
+    description: "Stripe's secret API key (sk_live_... or sk_test_...); `none`: no card payments",
+    optional: true,
+  },
+  {
+    name: "StripeWebhookSecret",
+    env: "STRIPE_WEBHOOK_SECRET",
+    need: "payments",
+    description:
+      "the signing secret of the Stripe webhook endpoint for /webhooks/stripe (whsec_...)",
+    optional: true,
   },
 ] as const satisfies readonly Secret[];
 
@@ -401,6 +465,19 @@ export interface LambdaFunction {
 const timeouts = { http: 15, queue: 30, bus: 10, schedule: 50 } as const;
 const memory = { http: 1769, queue: 512, bus: 256, schedule: 512 } as const;
 
+/**
+ * Packages installed beside a function's bundle. `stripe` is one: bundled it adds about 240 KB to
+ * every function that can reach Stripe (checkout among them, a hot path with a 300 KB budget),
+ * while installed it is loaded only by the invocation that calls Stripe, and a checkout paid by
+ * store credit or on delivery never loads it.
+ */
+function nodeModulesFor(trigger: Trigger, needs: readonly Need[]): string[] {
+  return [
+    ...(trigger.kind === "http" ? (trigger.route.nodeModules ?? []) : []),
+    ...(needs.includes("payments") ? ["stripe"] : []),
+  ];
+}
+
 export function lambdaFunctions(): LambdaFunction[] {
   const fn = (name: string, handler: string, trigger: Trigger, needs: readonly Need[]) => ({
     name,
@@ -409,7 +486,7 @@ export function lambdaFunctions(): LambdaFunction[] {
     needs,
     timeoutSeconds: timeouts[trigger.kind],
     memoryMb: memory[trigger.kind],
-    nodeModules: trigger.kind === "http" ? (trigger.route.nodeModules ?? []) : [],
+    nodeModules: nodeModulesFor(trigger, needs),
   });
   return [
     ...routes.map((route) =>

@@ -109,7 +109,7 @@ describe("sstPlan: the topology as SST arguments", () => {
     expect(planned[0]?.args.pattern).toEqual({ source: ["flashstock"] });
   });
 
-  it("runs the outbox relay on the topology's schedule", () => {
+  it("runs the outbox relay and the expiry of unpaid orders on the topology's schedules", () => {
     // Act
     const planned = plan().crons;
 
@@ -123,7 +123,7 @@ describe("sstPlan: the topology as SST arguments", () => {
     // Prepare
     const linksFor = (needs: readonly Need[]) => [
       ...secrets.filter((s) => needs.includes(s.need)).map((s) => s.name),
-      ...(needs.includes("publish") ? ["Events", "OrderEvents", "StockAlerts"] : []),
+      ...(needs.includes("publish") ? ["Events", "OrderEvents", "StockAlerts", "Payments"] : []),
       ...(needs.includes("email") ? ["Sender"] : []),
     ];
 
@@ -138,7 +138,16 @@ describe("sstPlan: the topology as SST arguments", () => {
     expect(byRoute["GET /products"]).toEqual(["DatabaseUrl"]);
     expect(byRoute["POST /auth/login"]).toEqual(["DatabaseUrl", "JwtSecret"]);
     expect(byRoute["POST /checkout"]).toEqual(
-      ["DatabaseUrl", "Events", "JwtSecret", "OrderEvents", "StockAlerts"].sort(),
+      [
+        "DatabaseUrl",
+        "Events",
+        "JwtSecret",
+        "OrderEvents",
+        "StockAlerts",
+        "Payments",
+        "StripeSecretKey",
+        "StripeWebhookSecret",
+      ].sort(),
     );
     const eventLog = plan().busSubscriptions[0]?.function as SstFunction;
     expect(eventLog.link).toEqual([]);
@@ -298,10 +307,21 @@ describe("sst.config.ts and infra/sst.ts", () => {
     // Assess
     const names = (type: string) => made.filter((m) => m.type === type).map((m) => m.name);
     expect(names("Secret")).toEqual(secrets.map((s) => s.name));
+    // A stage deploys without Stripe: its secrets start as "none", which means no card payments.
+    expect(made.filter((m) => m.type === "Secret" && m.args === "none").map((m) => m.name)).toEqual(
+      ["StripeSecretKey", "StripeWebhookSecret"],
+    );
     expect(made.find((m) => m.type === "Email")?.args).toEqual({ sender: SENDER });
     expect(names("Bus")).toEqual(["Events"]);
     expect(names("Queue").sort()).toEqual(
-      ["OrderEvents", "OrderEventsDlq", "StockAlerts", "StockAlertsDlq"].sort(),
+      [
+        "OrderEvents",
+        "OrderEventsDlq",
+        "StockAlerts",
+        "StockAlertsDlq",
+        "Payments",
+        "PaymentsDlq",
+      ].sort(),
     );
     expect(made.find((m) => m.name === "OrderEvents")?.args).toEqual({
       fifo: true,
@@ -315,7 +335,16 @@ describe("sst.config.ts and infra/sst.ts", () => {
       link: { record: Made }[];
     };
     expect(checkout.link.map((l) => l.record.name).sort()).toEqual(
-      ["DatabaseUrl", "Events", "JwtSecret", "OrderEvents", "StockAlerts"].sort(),
+      [
+        "DatabaseUrl",
+        "Events",
+        "JwtSecret",
+        "OrderEvents",
+        "StockAlerts",
+        "Payments",
+        "StripeSecretKey",
+        "StripeWebhookSecret",
+      ].sort(),
     );
 
     const orderEvents = made.find((m) => m.name === "OrderEvents");
@@ -336,6 +365,10 @@ describe("sst.config.ts and infra/sst.ts", () => {
       {
         schedule: "rate(1 minute)",
         function: { handler: "packages/functions/src/schedule/outbox-relay.handler" },
+      },
+      {
+        schedule: "rate(1 minute)",
+        function: { handler: "packages/functions/src/schedule/expire-unpaid-orders.handler" },
       },
     ]);
     expect(outputs).toMatchObject({ api: "url:ApiGatewayV2:Api", bus: "name:Events" });

@@ -1,8 +1,10 @@
 import * as Checkout from "@flashstock/core/checkout/index";
 import { Order } from "@flashstock/core/order/index";
+import { startCardPayment } from "@flashstock/core/payment/card";
 import { config } from "../lib/config.ts";
 import { route, withHeaders } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
+import { cardPayments, cardPaymentsEnabled } from "../lib/stripe.ts";
 
 export const checkout = route({
   access: ["customer"],
@@ -26,12 +28,19 @@ export const checkout = route({
     "INSUFFICIENT_FUNDS",
     "PAYMENT_METHOD_UNAVAILABLE",
     "IDEMPOTENCY_KEY_REUSED",
+    "PAYMENT_PROVIDER_UNAVAILABLE",
   ],
 }).handler(async ({ body, headers, principal }) => {
   const key = headers["idempotency-key"] as string;
-  // Card payments come with the payment provider's adapter; until then every card checkout is
-  // refused as a shop without Stripe configured refuses it.
-  const options = { duplicateWindowMinutes: config().duplicateWindowMinutes, cardPayments: false };
-  const { order, replayed } = await Checkout.placeOrder(db(), principal, key, body, options);
-  return withHeaders(order, replayed ? { "idempotent-replayed": "true" } : {});
+  const options = {
+    duplicateWindowMinutes: config().duplicateWindowMinutes,
+    cardPayments: cardPaymentsEnabled(),
+  };
+  const placed = await Checkout.placeOrder(db(), principal, key, body, options);
+  // A card order gets its payment at Stripe now (or on the retry, if Stripe was down).
+  const stripe = body.payment.method === "card" ? await cardPayments() : undefined;
+  const order = stripe
+    ? await startCardPayment(db(), stripe.provider, placed.order, key)
+    : placed.order;
+  return withHeaders(order, placed.replayed ? { "idempotent-replayed": "true" } : {});
 });

@@ -5,7 +5,14 @@
  * no side effects, and each read of a secret checks that the running handler may have it.
  */
 import { Resource } from "sst/resource";
-import { bus, email, pascalCase, type SecretName, secrets } from "../../../../infra/topology.ts";
+import {
+  bus,
+  email,
+  pascalCase,
+  type SecretName,
+  secrets,
+  unsetSecret,
+} from "../../../../infra/topology.ts";
 import { requireNeed } from "./grants.ts";
 
 /** SST links are active: the function was deployed by SST, or runs under `sst shell` / `sst dev`. */
@@ -26,6 +33,15 @@ export function secret(name: SecretName): string {
     return value;
   }
   return required(s.env);
+}
+
+/** An optional secret (see Secret.optional in the topology): undefined while it is `none` or empty. */
+export function optionalSecret(name: SecretName): string | undefined {
+  const s = secrets.find((x) => x.name === name);
+  if (!s) throw new Error(`No such secret in infra/topology.ts: ${name}`);
+  requireNeed(s.need, `read ${s.name}`);
+  const value = (linked() ? link(name).value : process.env[s.env])?.trim();
+  return value && value !== unsetSecret ? value : undefined;
 }
 
 export interface Config {
@@ -148,3 +164,36 @@ export function emailConfig(): EmailConfig {
     reorderCoverDays: integer("REORDER_COVER_DAYS", 14),
   };
 }
+
+export interface PaymentsConfig {
+  stripeSecretKey: string;
+  stripeWebhookSecret: string;
+  /**
+   * Where the Stripe SDK sends its requests: Stripe's own API unless `STRIPE_API_BASE` names
+   * another (the tests' fake Stripe server, `http://127.0.0.1:<port>`).
+   */
+  stripeApi: { protocol: "http" | "https"; host: string; port: number } | undefined;
+}
+
+/** Stripe's keys; undefined while this stage takes no card payments (both must be set). */
+export function paymentsConfig(): PaymentsConfig | undefined {
+  requireNeed("payments", "take card payments");
+  const stripeSecretKey = optionalSecret("StripeSecretKey");
+  const stripeWebhookSecret = optionalSecret("StripeWebhookSecret");
+  if (!stripeSecretKey || !stripeWebhookSecret) return undefined;
+  const base = process.env.STRIPE_API_BASE;
+  let stripeApi: PaymentsConfig["stripeApi"];
+  if (base) {
+    const url = URL.canParse(base) ? new URL(base) : undefined;
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      throw new Error(`Bad configuration: STRIPE_API_BASE must be an http(s) URL, got "${base}"`);
+    }
+    const protocol = url.protocol === "http:" ? "http" : "https";
+    const port = Number(url.port || (protocol === "http" ? 80 : 443));
+    stripeApi = { protocol, host: url.hostname, port };
+  }
+  return { stripeSecretKey, stripeWebhookSecret, stripeApi };
+}
+
+/** How long a card order waits for its payment before it is cancelled and its stock put back. */
+export const paymentWindowMinutes = () => integer("PAYMENT_WINDOW_MINUTES", 15);

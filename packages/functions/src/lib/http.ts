@@ -50,8 +50,14 @@ export interface RouteSpec<P, Q, B, R> {
   body?: z.ZodMiniType<B>;
   /** The body may be left out; it is then validated as `{}`. */
   optionalBody?: boolean;
+  /**
+   * The body is handed over as the exact text that came (checked for size and encoding, not
+   * parsed; `body` validates that text): a webhook's signature covers those bytes, not a
+   * re-serialised copy. `describedBy` is what the API reference shows the body to be.
+   */
+  rawBody?: { describedBy: z.ZodMiniType<unknown> };
   /** Header names (lower case) the handler reads; each validated by its schema. */
-  headers?: Record<string, z.ZodMiniType<string>>;
+  headers?: Record<string, z.ZodMiniType<string | undefined>>;
   returns: Returns<R>;
   errors?: readonly ErrorCode[];
 }
@@ -197,10 +203,10 @@ function checkStrings(where: string, value: unknown): void {
   }
 }
 
-function readBody(event: APIGatewayProxyEventV2, optional = false): unknown {
-  const raw = event.body;
-  if ((raw === undefined || raw === null || raw === "") && optional) return {};
-  if (raw === undefined || raw === null || raw === "") {
+function readBody(event: APIGatewayProxyEventV2, optional = false, raw = false): unknown {
+  const body = event.body;
+  if ((body === undefined || body === null || body === "") && optional) return {};
+  if (body === undefined || body === null || body === "") {
     throw new DomainError(
       "VALIDATION_FAILED",
       { in: "body" },
@@ -210,7 +216,7 @@ function readBody(event: APIGatewayProxyEventV2, optional = false): unknown {
     );
   }
   const limit = config().maxBodyBytes;
-  const bytes = event.isBase64Encoded ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
+  const bytes = event.isBase64Encoded ? Buffer.from(body, "base64") : Buffer.from(body, "utf8");
   if (bytes.length > limit) {
     throw new DomainError("BODY_TOO_LARGE", { limit, size: bytes.length });
   }
@@ -232,6 +238,7 @@ function readBody(event: APIGatewayProxyEventV2, optional = false): unknown {
       { message: "The body must not be content-encoded" },
     );
   }
+  if (raw) return bytes.toString("utf8");
   try {
     return JSON.parse(bytes.toString("utf8"));
   } catch {
@@ -257,9 +264,15 @@ const parsing = <P, Q, B, R>(
     input.query = parse("query", spec.query, event.queryStringParameters ?? {});
     for (const [name, schema] of Object.entries(spec.headers ?? {})) {
       const value = parse(`header ${name}`, schema, event.headers?.[name]);
-      input.headers[name] = value;
+      if (value !== undefined) input.headers[name] = value;
     }
-    if (spec.body) input.body = parse("body", spec.body, readBody(event, spec.optionalBody));
+    if (spec.body) {
+      input.body = parse(
+        "body",
+        spec.body,
+        readBody(event, spec.optionalBody, spec.rawBody !== undefined),
+      );
+    }
   },
 });
 

@@ -19,7 +19,7 @@ export function routeErrors(
   // Path parameters arrive percent-encoded; junk there is refused before the handler runs.
   if (spec.path) codes.add("MALFORMED_PATH");
   if (spec.body) {
-    codes.add("MALFORMED_JSON");
+    if (!spec.rawBody) codes.add("MALFORMED_JSON");
     codes.add("UNSUPPORTED_MEDIA_TYPE");
     codes.add("BODY_TOO_LARGE");
   }

@@ -125,7 +125,7 @@ function operation(declared: DeclaredRoute): ZodOpenApiOperationObject {
             required: !spec.optionalBody,
             content: {
               "application/json": {
-                schema: spec.body,
+                schema: spec.rawBody?.describedBy ?? spec.body,
                 ...(request === undefined ? {} : { example: request }),
               },
             },

@@ -203,6 +203,7 @@ export const responseExamples: Record<string, unknown> = {
     nextCursor: null,
   },
   "POST /customers/{id}/wallet/transactions": { balanceCents: 10000, transaction: walletTopUp },
+  "POST /webhooks/stripe": { received: true, outcome: "applied" },
   "POST /orders/{id}/release": {
     ...heldOrder,
     status: "placed",
@@ -256,5 +257,21 @@ export const requestExamples: Record<string, unknown> = {
     amountCents: 10000,
     reason: "top_up",
     note: "gift card GC-1234",
+  },
+  "POST /webhooks/stripe": {
+    id: "evt_3QkFf2Lz9yQ1aB2c0d4e5f6g",
+    object: "event",
+    type: "payment_intent.succeeded",
+    data: {
+      object: {
+        id: "pi_3QkFf2Lz9yQ1aB2c0h1i2j3k",
+        object: "payment_intent",
+        amount: 3998,
+        amount_received: 3998,
+        currency: "eur",
+        status: "succeeded",
+        metadata: { orderId: order.id, customerId: order.customerId },
+      },
+    },
   },
 };

@@ -2,16 +2,20 @@ import { processOnce } from "@flashstock/core/events/outbox";
 import * as Notification from "@flashstock/core/notification/index";
 import { OrderEventData, OrderRef } from "@flashstock/core/order/events";
 import * as Orders from "@flashstock/core/order/index";
+import * as z from "@flashstock/core/zod";
 import { emailConfig } from "../lib/config.ts";
 import { consumer } from "../lib/queue.ts";
 import { db, emailSender, logger } from "../lib/resources.ts";
 
 const CONSUMER = "order-events";
 
+const CustomerNotice = z.extend(OrderRef, { reason: z.optional(z.nullable(z.string())) });
+
 /**
  * Fulfilment's intake. order.placed and order.released confirm the order and email the customer;
  * order.held tells order operations about a suspected duplicate; order.cancelled tells the
- * customer what was refunded and where, order.shipped where to follow the parcel. Everything else
+ * customer what was refunded and where, order.shipped where to follow the parcel, and
+ * order.refund_requested that a card payment which came after the cancellation goes back. Everything else
  * on the queue needs nothing from this consumer.
  */
 export const handler = consumer(async (event) => {
@@ -47,18 +51,21 @@ export const handler = consumer(async (event) => {
       return;
     }
     case "order.cancelled":
-    case "order.shipped": {
-      const { orderId } = OrderRef.parse(event.data);
+    case "order.shipped":
+    case "order.refund_requested": {
+      const { orderId, reason } = CustomerNotice.parse(event.data);
       await processOnce(db(), CONSUMER, event.id, async (tx) => {
         const order = await Orders.findOrder(tx, orderId);
         const customer = order && (await Notification.getCustomer(tx, order.customerId));
         if (!order || !customer)
           throw new Error(`${event.type} ${orderId}: order or customer not found`);
-        const compose =
+        const email =
           event.type === "order.cancelled"
-            ? Notification.orderCancelledEmail
-            : Notification.orderShippedEmail;
-        await emailSender().send(compose(order, customer));
+            ? Notification.orderCancelledEmail(order, customer, reason)
+            : event.type === "order.shipped"
+              ? Notification.orderShippedEmail(order, customer)
+              : Notification.latePaymentRefundEmail(order, customer);
+        await emailSender().send(email);
       });
       return;
     }
