@@ -9,6 +9,7 @@ import { issueToken } from "@flashstock/core/auth/index";
 import { confirmOrder, shipOrder } from "@flashstock/core/order/index";
 import { type ApiResponse, call } from "@flashstock/testing/api";
 import { countRows, orderStatus, tablesSnapshot, useDatabase } from "@flashstock/testing/database";
+import { useFakeStripe } from "@flashstock/testing/fake-stripe";
 import {
   address,
   cartWith,
@@ -24,6 +25,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { routes } from "../../../infra/topology.ts";
 
 const t = useDatabase();
+const stripe = useFakeStripe();
 
 // ---------------------------------------------------------------------------------------------
 // The documented matrix, as data
@@ -79,6 +81,7 @@ type RouteKey = (typeof routes)[number] extends infer R
 interface Request {
   url: string;
   body?: unknown;
+  rawBody?: string;
   headers?: Record<string, string>;
 }
 
@@ -327,6 +330,19 @@ const MATRIX = {
       body: { amountCents: 500, reason: "goodwill", note: "matrix" },
     }),
   },
+  // Stripe signs it; a bearer token, even a bad one, is not read.
+  "POST /webhooks/stripe": {
+    who: "anyone",
+    success: 200,
+    request: async () => {
+      const { payload, signature } = stripe.event("customer.created", { id: "cus_matrix" });
+      return {
+        url: "/webhooks/stripe",
+        rawBody: payload,
+        headers: { "stripe-signature": signature, "content-type": "application/json" },
+      };
+    },
+  },
 } satisfies Record<RouteKey, Row>;
 
 /** What the documentation promises one identity on one route. */
@@ -418,6 +434,7 @@ describe("authorization matrix", () => {
         const res: ApiResponse = await call(method, req.url, {
           ...(token ? { token } : {}),
           ...(req.body === undefined ? {} : { body: req.body }),
+          ...(req.rawBody === undefined ? {} : { rawBody: req.rawBody }),
           ...(req.headers ? { headers: req.headers } : {}),
         });
         const got = {

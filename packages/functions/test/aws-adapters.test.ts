@@ -24,6 +24,7 @@ const BUS = "flashstock-test-bus";
 const QUEUE_URLS = {
   "order-events": "https://sqs.us-east-1.amazonaws.com/123456789012/order-events.fifo",
   "stock-alerts": "https://sqs.us-east-1.amazonaws.com/123456789012/stock-alerts.fifo",
+  payments: "https://sqs.us-east-1.amazonaws.com/123456789012/payments.fifo",
 };
 const clientOptions = {
   region: "us-east-1",
@@ -97,7 +98,7 @@ describe("AWS event publisher", () => {
     ]);
   });
 
-  it("deduplicates the other order events by their event id too", async () => {
+  it("sends order.cancelled to order-events by customer and to payments by order, each deduplicated by its event id", async () => {
     // Prepare
     const cancelled = orderEvent("order.cancelled");
 
@@ -106,14 +107,21 @@ describe("AWS event publisher", () => {
 
     // Assess
     expect(outcome.failed).toEqual([]);
-    expect(queueCalls()).toHaveLength(1);
-    expect(queueCalls()[0]?.QueueUrl).toBe(QUEUE_URLS["order-events"]);
-    expect(queueCalls()[0]?.Entries).toEqual([
-      expect.objectContaining({
-        MessageGroupId: cancelled.data.customerId,
-        MessageDeduplicationId: cancelled.id,
-      }),
-    ]);
+    const byQueue = Object.fromEntries(queueCalls().map((c) => [c.QueueUrl, c.Entries]));
+    expect(byQueue).toEqual({
+      [QUEUE_URLS["order-events"]]: [
+        expect.objectContaining({
+          MessageGroupId: cancelled.data.customerId,
+          MessageDeduplicationId: cancelled.id,
+        }),
+      ],
+      [QUEUE_URLS.payments]: [
+        expect.objectContaining({
+          MessageGroupId: cancelled.data.orderId,
+          MessageDeduplicationId: cancelled.id,
+        }),
+      ],
+    });
   });
 
   it("sends inventory events to stock-alerts, grouped by SKU", async () => {
@@ -322,7 +330,7 @@ describe("AWS event publisher", () => {
 
   it("reports an event without a customerId as failed and still publishes the others", async () => {
     // Prepare
-    const good = [orderEvent("order.placed"), orderEvent("order.cancelled")];
+    const good = [orderEvent("order.placed"), orderEvent("order.confirmed")];
     const bad = event("order.placed", { orderId: randomUUID(), fingerprint: "fp" });
 
     // Act

@@ -65,6 +65,7 @@ const clientOptions = {
 const QUEUE_URLS = {
   "order-events": "https://sqs.us-east-1.amazonaws.com/123456789012/order-events.fifo",
   "stock-alerts": "https://sqs.us-east-1.amazonaws.com/123456789012/stock-alerts.fifo",
+  payments: "https://sqs.us-east-1.amazonaws.com/123456789012/payments.fifo",
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -173,6 +173,21 @@ export async function expectWalletsConsistent(db: Db): Promise<void> {
     expect(o.refunds, `order ${o.id} refunded to a wallet`).toBe(refunded ? o.total : 0);
     if (refunded) expect(o.refunded, `order ${o.id} refundedCents`).toBe(o.total);
   }
+  // No order keeps money it will not ship for; a card refund is asked of Stripe only for money
+  // that is owed back; nothing refunds more than its total.
+  const { rows: wrong } = await db.query<{ id: string; problem: string }>(
+    `SELECT id, 'cancelled but paid' AS problem FROM orders
+      WHERE status = 'cancelled' AND payment_status = 'paid'
+     UNION ALL
+     SELECT id, 'refund requested but nothing owed' FROM orders
+      WHERE refund_requested_at IS NOT NULL AND payment_status NOT IN ('refund_pending', 'refunded')
+     UNION ALL
+     SELECT id, 'refunded more than its total' FROM orders WHERE refunded_cents > total_cents
+     UNION ALL
+     SELECT id, 'paid by card while awaiting payment' FROM orders
+      WHERE status = 'awaiting_payment' AND payment_status <> 'pending'`,
+  );
+  expect(wrong).toEqual([]);
 }
 
 export async function availableOf(db: Db, sku: string): Promise<number | undefined> {
@@ -238,6 +253,7 @@ export const WRITABLE_TABLES = [
   "idempotency_keys",
   "wallets",
   "wallet_transactions",
+  "payment_events",
 ];
 
 /**
