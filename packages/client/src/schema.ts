@@ -573,6 +573,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stripe's webhook: each payment event applied once (signed with STRIPE_WEBHOOK_SECRET)
+         * @description Anyone; no token is read.
+         */
+        post: operations["webhooks.stripe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3097,7 +3117,7 @@ export interface operations {
              *
              *     `CART_LINE_LIMIT`: more than 100 different products in one cart
              *
-             *     `CURRENCY_MISMATCH`: products priced in different currencies in one cart
+             *     `CURRENCY_MISMATCH`: products priced in different currencies in one cart, or paying with store credit for a cart in another currency than the wallet's
              */
             409: {
                 headers: {
@@ -3518,7 +3538,7 @@ export interface operations {
              *
              *     `CART_CLOSED`: changing or checking out a cart that is already an order
              *
-             *     `CURRENCY_MISMATCH`: products priced in different currencies in one cart
+             *     `CURRENCY_MISMATCH`: products priced in different currencies in one cart, or paying with store credit for a cart in another currency than the wallet's
              *
              *     `PAYMENT_METHOD_UNAVAILABLE`: checkout by card while Stripe is not configured (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`); nothing changed
              */
@@ -3593,7 +3613,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it)
+             *
+             *     `PAYMENT_PROVIDER_UNAVAILABLE`: checkout by card when Stripe cannot be reached: the order exists and holds its stock (`details: {orderId}`); the same request with the same `Idempotency-Key` retries the payment, and an order left unpaid is cancelled after `PAYMENT_WINDOW_MINUTES`
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3602,7 +3626,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "SERVICE_UNAVAILABLE";
+                            code: "SERVICE_UNAVAILABLE" | "PAYMENT_PROVIDER_UNAVAILABLE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -4079,7 +4103,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `INVALID_STATE`: cancelling an order that is not `placed` or `on_hold`, or releasing one that is not `on_hold`; `details: {orderId, status, allowed}` */
+            /** @description `INVALID_STATE`: a step the order's status does not allow: cancelling one that is `shipped`, `delivered` or `cancelled`, shipping one that is not `confirmed`, delivering one that is not `shipped`, releasing one that is not `on_hold`; `details: {orderId, status, allowed}` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4300,7 +4324,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `INVALID_STATE`: cancelling an order that is not `placed` or `on_hold`, or releasing one that is not `on_hold`; `details: {orderId, status, allowed}` */
+            /** @description `INVALID_STATE`: a step the order's status does not allow: cancelling one that is `shipped`, `delivered` or `cancelled`, shipping one that is not `confirmed`, delivering one that is not `shipped`, releasing one that is not `on_hold`; `details: {orderId, status, allowed}` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4528,7 +4552,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `INVALID_STATE`: cancelling an order that is not `placed` or `on_hold`, or releasing one that is not `on_hold`; `details: {orderId, status, allowed}` */
+            /** @description `INVALID_STATE`: a step the order's status does not allow: cancelling one that is `shipped`, `delivered` or `cancelled`, shipping one that is not `confirmed`, delivering one that is not `shipped`, releasing one that is not `on_hold`; `details: {orderId, status, allowed}` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4758,7 +4782,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `INVALID_STATE`: cancelling an order that is not `placed` or `on_hold`, or releasing one that is not `on_hold`; `details: {orderId, status, allowed}` */
+            /** @description `INVALID_STATE`: a step the order's status does not allow: cancelling one that is `shipped`, `delivered` or `cancelled`, shipping one that is not `confirmed`, delivering one that is not `shipped`, releasing one that is not `on_hold`; `details: {orderId, status, allowed}` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5255,6 +5279,154 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "webhooks.stripe": {
+        parameters: {
+            query?: never;
+            header?: {
+                "stripe-signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_3QkFf2Lz9yQ1aB2c0d4e5f6g",
+                 *       "object": "event",
+                 *       "type": "payment_intent.succeeded",
+                 *       "data": {
+                 *         "object": {
+                 *           "id": "pi_3QkFf2Lz9yQ1aB2c0h1i2j3k",
+                 *           "object": "payment_intent",
+                 *           "amount": 3998,
+                 *           "amount_received": 3998,
+                 *           "currency": "eur",
+                 *           "status": "succeeded",
+                 *           "metadata": {
+                 *             "orderId": "7d1f6a52-3c2e-4b8e-9a3f-2f6c1d8e4b90",
+                 *             "customerId": "0b6f3c1e-8d2a-4f6b-9c7e-5a4d3b2c1e0f"
+                 *           }
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    id: string;
+                    type: string;
+                    data: {
+                        object: {
+                            [key: string]: unknown;
+                        };
+                    } & {
+                        [key: string]: unknown;
+                    };
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Stripe's webhook: each payment event applied once (signed with STRIPE_WEBHOOK_SECRET) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "received": true,
+                     *       "outcome": "applied"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @constant */
+                        received: true;
+                        /** @enum {string} */
+                        outcome: "applied" | "refund" | "ignored" | "duplicate";
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             *
+             *     `INVALID_SIGNATURE`: `POST /webhooks/stripe` without a `Stripe-Signature` header, with one that does not match the body and `STRIPE_WEBHOOK_SECRET` (or is older than 5 minutes), or while Stripe is not configured; nothing changed
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "UNSUPPORTED_MEDIA_TYPE" | "INVALID_SIGNATURE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

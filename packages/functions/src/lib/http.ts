@@ -114,6 +114,8 @@ const errorMapping = (): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
       (err.status >= 500 ? logger.error : logger.info).call(logger, "request failed", {
         status: err.status,
         code: err.code,
+        // What a 503 hides from the client (Stripe's or the database's own error) is for the log.
+        ...(err.status >= 500 && err.cause ? { cause: String(err.cause) } : {}),
       });
       request.response = json(err.status, errorBody(err.code, err.message, err.details));
       return;
