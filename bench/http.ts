@@ -109,6 +109,7 @@ function drive(url: string, connections: number, buyers: Buyer[]) {
             postalCode: "10115",
             country: "DE",
           },
+          payment: { method: "cash_on_delivery" },
         });
       const instance = autocannon(
         {

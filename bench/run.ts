@@ -85,7 +85,7 @@ async function main() {
       // checkpoint behind it. Otherwise later points would run on bigger indexes, with autovacuum
       // busy on what earlier points wrote.
       await admin.query(
-        "TRUNCATE orders, order_lines, idempotency_keys, outbox, stock_movements, cart_items, carts",
+        "TRUNCATE orders, order_lines, idempotency_keys, outbox, stock_movements, cart_items, carts, wallet_transactions, payment_events",
       );
       const carts = strategy.name === "ceiling" ? [] : await prepareCarts(admin, sku, maxOrders);
       await admin.query("VACUUM ANALYZE");

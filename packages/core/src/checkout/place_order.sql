@@ -53,6 +53,7 @@ DECLARE
   v_wallet wallets%ROWTYPE;
   v_order jsonb;
   v_order_data jsonb;
+  v_row orders;
   v_line record;
   v_short jsonb := '[]'::jsonb;
   v_after integer;
@@ -160,7 +161,8 @@ BEGIN
   VALUES (v_order_id, p_customer_id, p_cart_id, v_status, v_total, v_currency, p_shipping_address,
           v_fingerprint, v_hold, v_now, v_now, p_payment_method, v_payment_status,
           jsonb_build_array(jsonb_build_object('status', v_status,
-            'at', to_char(v_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))));
+            'at', to_char(v_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))))
+  RETURNING * INTO v_row;
   INSERT INTO order_lines (order_id, sku, name, quantity, unit_price_cents)
   SELECT v_order_id, l->>'sku', l->>'name', (l->>'quantity')::integer, (l->>'unitPriceCents')::bigint
     FROM jsonb_array_elements(v_lines) l;
@@ -177,8 +179,9 @@ BEGIN
     END IF;
   END IF;
 
-  SELECT order_json(o), order_event_data(o) INTO v_order, v_order_data
-    FROM orders o WHERE o.id = v_order_id;
+  -- From the row as inserted and the lines in hand: nothing is read back on the hot path.
+  v_order := order_json(v_row, v_lines);
+  v_order_data := order_event_data(v_row, v_lines);
 
   UPDATE idempotency_keys SET status_code = 201, response = v_order
    WHERE customer_id = p_customer_id AND key = p_idempotency_key;

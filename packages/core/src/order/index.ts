@@ -104,7 +104,7 @@ export const visibleTo = (order: Order, principal: Principal): Order =>
 
 export const OrderPage = Page(Order);
 
-const ordersJson = "SELECT order_json(o) AS order FROM orders o";
+const ordersJson = "SELECT order_json(o, order_lines_json(o.id)) AS order FROM orders o";
 type OrderRow = { order: unknown };
 const fromRow = (row: OrderRow): Order => Order.parse(row.order);
 
@@ -213,7 +213,7 @@ export async function transition(
     `UPDATE orders o SET status = '${change.to}', updated_at = now(), history = ${historyWith(change.to)}
             ${change.set ? `, ${change.set}` : ""}
       WHERE o.id = $1
-     RETURNING order_json(o) AS order`,
+     RETURNING order_json(o, order_lines_json(o.id)) AS order`,
     [order.id, ...(change.values ?? [])],
   );
   if (change.event) {
@@ -243,7 +243,7 @@ export async function releaseOrder(db: Db, id: string, principal: Principal): Pr
       values: [principal.userId],
       event: {
         type: "order.released",
-        data: "order_event_data(o)",
+        data: "order_event_data(o, order_lines_json(o.id))",
         extra: { releasedBy: principal.userId },
       },
     });

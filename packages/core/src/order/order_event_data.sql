@@ -1,12 +1,13 @@
 -- The data of order.placed, order.held and order.released: the whole order, so that consumers need
 -- no lookup, and its fingerprint (customer, SKUs and quantities, normalised address), equal for
--- the same order placed twice. Its shape is OrderEventData in order/events.ts.
-CREATE OR REPLACE FUNCTION order_event_data(o orders) RETURNS jsonb
+-- the same order placed twice. Its shape is OrderEventData in order/events.ts. `p_lines` as in
+-- order_json.
+CREATE OR REPLACE FUNCTION order_event_data(o orders, p_lines jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
   SELECT jsonb_build_object(
     'orderId', o.id,
     'customerId', o.customer_id,
-    'lines', order_lines_json(o.id),
+    'lines', p_lines,
     'totalCents', o.total_cents,
     'currency', o.currency,
     'shippingAddress', o.shipping_address,

@@ -1,14 +1,16 @@
 -- The one place an order becomes the API's JSON: read by getOrder and listOrders, returned by the
 -- order transitions, and stored by place_order as its idempotent answer. Its shape (and key order)
 -- is the Order schema in order/index.ts, which also hides the card payment's client secret from
--- anyone but the owner. Instants in milliseconds and UTC, as everywhere in the API.
-CREATE OR REPLACE FUNCTION order_json(o orders) RETURNS jsonb
+-- anyone but the owner. Instants in milliseconds and UTC, as everywhere in the API. `p_lines`:
+-- its lines, order_lines_json(o.id), or what place_order just wrote: an argument rather than a
+-- query inside, so that checkout's call stays a plain expression and reads nothing back.
+CREATE OR REPLACE FUNCTION order_json(o orders, p_lines jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
   SELECT jsonb_build_object(
     'id', o.id,
     'status', o.status,
     'customerId', o.customer_id,
-    'lines', order_lines_json(o.id),
+    'lines', p_lines,
     'totalCents', o.total_cents,
     'currency', o.currency,
     'shippingAddress', o.shipping_address,

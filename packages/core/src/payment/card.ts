@@ -203,7 +203,7 @@ async function paymentSucceeded(
       values: [event.reference],
       event: {
         type: order.hold ? "order.held" : "order.placed",
-        data: "order_event_data(o)",
+        data: "order_event_data(o, order_lines_json(o.id))",
         extra: order.hold ? { hold: order.hold } : {},
       },
     });
