@@ -135,7 +135,7 @@ describe("sstPlan: the topology as SST arguments", () => {
       expect([name, fn.link.sort()]).toEqual([name, linksFor(needsOf(fn.handler)).sort()]);
     }
     const byRoute = Object.fromEntries(plan().routes.map((r) => [r.route, r.function.link.sort()]));
-    expect(byRoute["GET /products"]).toEqual(["DatabaseUrl"]);
+    expect(byRoute["GET /health"]).toEqual(["DatabaseUrl"]);
     expect(byRoute["POST /auth/login"]).toEqual(["DatabaseUrl", "JwtSecret"]);
     expect(byRoute["POST /checkout"]).toEqual(
       [

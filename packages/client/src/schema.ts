@@ -190,7 +190,7 @@ export interface paths {
         };
         /**
          * Browse the catalog: by category, by search, a page at a time
-         * @description Anyone; no token is read.
+         * @description Anyone. With a bearer token the cart is the caller's, and invisible to everyone else; a bad token is refused.
          */
         get: operations["products.list"];
         put?: never;
@@ -214,7 +214,7 @@ export interface paths {
         };
         /**
          * One product, with the units available now
-         * @description Anyone; no token is read.
+         * @description Anyone. With a bearer token the cart is the caller's, and invisible to everyone else; a bad token is refused.
          */
         get: operations["products.get"];
         put?: never;
@@ -627,6 +627,9 @@ export interface components {
                 [key: string]: string | number | boolean;
             };
             available: number;
+            maxPerCustomer: number | null;
+            availableFrom: string | null;
+            minQuantity?: number;
         };
         InventoryList: {
             items: components["schemas"]["InventoryItem"][];
@@ -1544,7 +1547,9 @@ export interface operations {
                      *             "colour": "black",
                      *             "size": "M"
                      *           },
-                     *           "available": 117
+                     *           "available": 117,
+                     *           "maxPerCustomer": null,
+                     *           "availableFrom": null
                      *         }
                      *       ],
                      *       "nextCursor": "WyJURUUtQkxLLU0iXQ"
@@ -1567,6 +1572,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "VALIDATION_FAILED" | "INVALID_CURSOR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -1647,6 +1670,10 @@ export interface operations {
                     attributes?: {
                         [key: string]: string | number | boolean;
                     };
+                    /** @default null */
+                    maxPerCustomer?: number | null;
+                    /** @default null */
+                    availableFrom?: string | null;
                     available: number;
                     minQuantity: number;
                 };
@@ -1674,7 +1701,10 @@ export interface operations {
                      *         "colour": "black",
                      *         "size": "M"
                      *       },
-                     *       "available": 117
+                     *       "available": 117,
+                     *       "maxPerCustomer": null,
+                     *       "availableFrom": null,
+                     *       "minQuantity": 20
                      *     }
                      */
                     "application/json": components["schemas"]["Product"];
@@ -1846,7 +1876,9 @@ export interface operations {
                      *         "colour": "black",
                      *         "size": "M"
                      *       },
-                     *       "available": 117
+                     *       "available": 117,
+                     *       "maxPerCustomer": null,
+                     *       "availableFrom": null
                      *     }
                      */
                     "application/json": components["schemas"]["Product"];
@@ -1866,6 +1898,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "VALIDATION_FAILED" | "MALFORMED_PATH";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -1943,7 +1993,9 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "priceCents": 17900
+                 *       "priceCents": 17900,
+                 *       "maxPerCustomer": 2,
+                 *       "availableFrom": "2026-12-24T10:00:00.000Z"
                  *     }
                  */
                 "application/json": {
@@ -1956,6 +2008,8 @@ export interface operations {
                     attributes?: {
                         [key: string]: string | number | boolean;
                     };
+                    maxPerCustomer?: number | null;
+                    availableFrom?: string | null;
                 };
             };
         };
@@ -1981,7 +2035,10 @@ export interface operations {
                      *         "colour": "black",
                      *         "size": "M"
                      *       },
-                     *       "available": 117
+                     *       "available": 117,
+                     *       "maxPerCustomer": null,
+                     *       "availableFrom": null,
+                     *       "minQuantity": 20
                      *     }
                      */
                     "application/json": components["schemas"]["Product"];
@@ -3115,6 +3172,10 @@ export interface operations {
              *
              *     `CART_CLOSED`: changing or checking out a cart that is already an order
              *
+             *     `PURCHASE_LIMIT`: a cart line or a checkout that would give one customer more units of a SKU than its `maxPerCustomer`, counting their orders that are not cancelled; `details: {sku, limit, alreadyBought, requested}`; nothing changed
+             *
+             *     `NOT_YET_AVAILABLE`: putting in a cart, or checking out, a product before its `availableFrom`; `details: {sku, availableFrom}`; nothing changed
+             *
              *     `CART_LINE_LIMIT`: more than 100 different products in one cart
              *
              *     `CURRENCY_MISMATCH`: products priced in different currencies in one cart, or paying with store credit for a cart in another currency than the wallet's
@@ -3127,7 +3188,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INSUFFICIENT_STOCK" | "CART_CLOSED" | "CART_LINE_LIMIT" | "CURRENCY_MISMATCH";
+                            code: "INSUFFICIENT_STOCK" | "CART_CLOSED" | "PURCHASE_LIMIT" | "NOT_YET_AVAILABLE" | "CART_LINE_LIMIT" | "CURRENCY_MISMATCH";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -3538,6 +3599,10 @@ export interface operations {
              *
              *     `CART_CLOSED`: changing or checking out a cart that is already an order
              *
+             *     `PURCHASE_LIMIT`: a cart line or a checkout that would give one customer more units of a SKU than its `maxPerCustomer`, counting their orders that are not cancelled; `details: {sku, limit, alreadyBought, requested}`; nothing changed
+             *
+             *     `NOT_YET_AVAILABLE`: putting in a cart, or checking out, a product before its `availableFrom`; `details: {sku, availableFrom}`; nothing changed
+             *
              *     `CURRENCY_MISMATCH`: products priced in different currencies in one cart, or paying with store credit for a cart in another currency than the wallet's
              *
              *     `PAYMENT_METHOD_UNAVAILABLE`: checkout by card while Stripe is not configured (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`); nothing changed
@@ -3550,7 +3615,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INSUFFICIENT_STOCK" | "CART_CLOSED" | "CURRENCY_MISMATCH" | "PAYMENT_METHOD_UNAVAILABLE";
+                            code: "INSUFFICIENT_STOCK" | "CART_CLOSED" | "PURCHASE_LIMIT" | "NOT_YET_AVAILABLE" | "CURRENCY_MISMATCH" | "PAYMENT_METHOD_UNAVAILABLE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

@@ -28,6 +28,10 @@ export const whenAnswered: Record<ErrorCode, string> = {
   INSUFFICIENT_STOCK:
     "cart: `details: {sku, requested, available}`; adjustment below 0: the same; checkout: `details: {lines: [{sku, requested, available}]}` listing every short line",
   CART_CLOSED: "changing or checking out a cart that is already an order",
+  PURCHASE_LIMIT:
+    "a cart line or a checkout that would give one customer more units of a SKU than its `maxPerCustomer`, counting their orders that are not cancelled; `details: {sku, limit, alreadyBought, requested}`; nothing changed",
+  NOT_YET_AVAILABLE:
+    "putting in a cart, or checking out, a product before its `availableFrom`; `details: {sku, availableFrom}`; nothing changed",
   CART_LINE_LIMIT: "more than 100 different products in one cart",
   CURRENCY_MISMATCH:
     "products priced in different currencies in one cart, or paying with store credit for a cart in another currency than the wallet's",

@@ -55,6 +55,14 @@ export const errorRegistry = {
   SKU_EXISTS: { kind: "conflict", message: "A product with SKU {sku} exists" },
   INSUFFICIENT_STOCK: { kind: "conflict", message: "Not enough stock" },
   CART_CLOSED: { kind: "conflict", message: "The cart has already been checked out" },
+  PURCHASE_LIMIT: {
+    kind: "conflict",
+    message: "No customer may hold more than {limit} of {sku}",
+  },
+  NOT_YET_AVAILABLE: {
+    kind: "conflict",
+    message: "This product cannot be bought before {availableFrom}",
+  },
   CART_LINE_LIMIT: { kind: "conflict", message: "A cart holds at most {max} different products" },
   CURRENCY_MISMATCH: {
     kind: "conflict",

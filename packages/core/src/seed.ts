@@ -4,8 +4,9 @@ import type { Db } from "./db/types.ts";
 
 type DemoProduct = Omit<
   CreateProductInput,
-  "description" | "imageUrls" | "attributes" | "currency"
->;
+  "description" | "imageUrls" | "attributes" | "currency" | "maxPerCustomer" | "availableFrom"
+> &
+  Partial<Pick<CreateProductInput, "maxPerCustomer">>;
 
 /** A small catalog so that a fresh `npm start` has something to browse and to sell out. */
 export const demoProducts: DemoProduct[] = [
@@ -48,6 +49,8 @@ export const demoProducts: DemoProduct[] = [
     category: "footwear",
     available: 25,
     minQuantity: 5,
+    // A flash-sale drop: two pairs per customer at most.
+    maxPerCustomer: 2,
   },
   {
     sku: "CAP-RED",
@@ -66,7 +69,15 @@ export async function seedDemoCatalog(db: Db, actorId: string): Promise<number> 
   for (const p of demoProducts) {
     await createProduct(
       db,
-      { ...p, description: "", currency: "EUR", imageUrls: [], attributes: {} },
+      {
+        maxPerCustomer: null,
+        ...p,
+        description: "",
+        currency: "EUR",
+        imageUrls: [],
+        attributes: {},
+        availableFrom: null,
+      },
       actorId,
     );
   }

@@ -57,6 +57,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 const scenario = fc.record({
   stock: fc.array(fc.nat(6), { minLength: SKUS, maxLength: SKUS }),
   minimums: fc.array(fc.nat(3), { minLength: SKUS, maxLength: SKUS }),
+  // A flash sale's limit per customer on some SKUs.
+  limits: fc.array(fc.option(fc.integer({ min: 1, max: 3 }), { nil: null }), {
+    minLength: SKUS,
+    maxLength: SKUS,
+  }),
   batches: fc.array(fc.array(op, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 }),
 });
 
@@ -68,23 +73,25 @@ const expected = new Set([
   "INVALID_STATE",
   "IDEMPOTENCY_KEY_REUSED",
   "INSUFFICIENT_FUNDS",
+  "PURCHASE_LIMIT",
 ]);
 
 describe("stock and store-credit invariants under random interleavings (fast-check)", () => {
   // 100 runs of bounded batches: the limit is for a loaded 2-core machine, not a measure.
-  it("never lets available or a wallet go below 0, keeps initial + sum(movements) = available and sum(transactions) = balance, and debits and refunds each store-credit order at most once", async () => {
+  it("never lets available or a wallet go below 0, keeps initial + sum(movements) = available and sum(transactions) = balance, and debits and refunds each store-credit order at most once, and never lets a customer hold more of a SKU than its limit", async () => {
     const customers: TestUser[] = [];
     for (let i = 0; i < CUSTOMERS; i++) customers.push(await createUser(t.db));
     const staff = await createUser(t.db, "admin");
 
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ stock, minimums, batches }) => {
+      fc.asyncProperty(scenario, async ({ stock, minimums, limits, batches }) => {
         // Prepare: fresh SKUs for this run, one open cart and one last key per customer.
         const skus: string[] = [];
         for (let i = 0; i < SKUS; i++) {
           const p = await createTestProduct(t.db, {
             available: stock[i] ?? 0,
             minQuantity: minimums[i] ?? 0,
+            maxPerCustomer: limits[i] ?? null,
           });
           skus.push(p.sku);
         }

@@ -192,7 +192,7 @@ const MATRIX = {
     }),
   },
   "GET /products": {
-    who: "anyone",
+    who: "anyone (token optional)",
     success: 200,
     request: async () => ({ url: "/products?limit=2" }),
   },
@@ -211,7 +211,7 @@ const MATRIX = {
     }),
   },
   "GET /products/{sku}": {
-    who: "anyone",
+    who: "anyone (token optional)",
     success: 200,
     request: async () => ({ url: `/products/${w.sku}` }),
   },

@@ -81,6 +81,8 @@ describe("the conformance check", () => {
     imageUrls: [],
     attributes: {},
     available: 3,
+    maxPerCustomer: null,
+    availableFrom: null,
   };
   const json = { "content-type": "application/json" };
 

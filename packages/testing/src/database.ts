@@ -131,6 +131,20 @@ export async function expectLedgerConsistent(db: Db): Promise<void> {
   expect(await orphanMovements(db)).toBe(0);
   expect(await orphanOrderLines(db)).toBe(0);
   await expectWalletsConsistent(db);
+  await expectPurchaseLimitsHeld(db);
+}
+
+/** No customer holds more units of a SKU than its maxPerCustomer, over orders not cancelled. */
+export async function expectPurchaseLimitsHeld(db: Db): Promise<void> {
+  const { rows } = await db.query<{ customer: string; sku: string; held: number; limit: number }>(
+    `SELECT o.customer_id AS customer, l.sku, sum(l.quantity)::int AS held,
+            p.max_per_customer AS "limit"
+       FROM orders o JOIN order_lines l ON l.order_id = o.id JOIN products p ON p.sku = l.sku
+      WHERE o.status <> 'cancelled' AND p.max_per_customer IS NOT NULL
+      GROUP BY o.customer_id, l.sku, p.max_per_customer
+     HAVING sum(l.quantity) > p.max_per_customer`,
+  );
+  expect(rows).toEqual([]);
 }
 
 /**

@@ -55,6 +55,8 @@ export async function createTestProduct(
     attributes: {},
     available: 10,
     minQuantity: 0,
+    maxPerCustomer: null,
+    availableFrom: null,
     ...overrides,
   };
   await createProduct(db, input, randomUUID());

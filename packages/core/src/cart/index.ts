@@ -114,8 +114,12 @@ export async function setItem(
     const cart = assertAccess(rows[0], id, principal);
     if (cart.status !== "open") throw cartClosed(id);
 
-    const product = await tx.query<{ available: number; currency: string }>(
-      "SELECT s.available, p.currency FROM products p JOIN stock s USING (sku) WHERE p.sku = $1",
+    const product = await tx.query<ProductRules>(
+      `SELECT s.available, p.currency, p.max_per_customer AS "maxPerCustomer",
+              to_char(p.available_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+                AS "availableFrom",
+              coalesce(p.available_from > now(), false) AS "notYet"
+         FROM products p JOIN stock s USING (sku) WHERE p.sku = $1`,
       [sku],
     );
     const stock = product.rows[0];
@@ -124,6 +128,7 @@ export async function setItem(
     if (input.quantity === 0) {
       await tx.query("DELETE FROM cart_items WHERE cart_id = $1 AND sku = $2", [id, sku]);
     } else {
+      await checkPurchaseRules(tx, sku, stock, input.quantity, buyerOf(cart, principal));
       if (input.quantity > stock.available) {
         throw insufficientStockForSku(sku, input.quantity, stock.available);
       }
@@ -152,6 +157,56 @@ export async function setItem(
     await tx.query("UPDATE carts SET updated_at = now() WHERE id = $1", [id]);
     return readCart(tx, cart);
   });
+}
+
+interface ProductRules {
+  available: number;
+  currency: string;
+  maxPerCustomer: number | null;
+  availableFrom: string | null;
+  notYet: boolean;
+}
+
+/** Whose limit a cart line counts against: the cart's owner, or the customer filling it. */
+const buyerOf = (cart: CartRow, principal?: Principal) =>
+  cart.customer_id ?? (principal?.role === "customer" ? principal.userId : null);
+
+/** Units of a SKU in a customer's orders that are not cancelled: what a limit counts. */
+export async function unitsHeld(db: Queryable, customerId: string, sku: string): Promise<number> {
+  const { rows } = await db.query<{ units: number }>(
+    `SELECT coalesce(sum(l.quantity), 0)::int AS units
+       FROM orders o JOIN order_lines l ON l.order_id = o.id AND l.sku = $2
+      WHERE o.customer_id = $1 AND o.status <> 'cancelled'`,
+    [customerId, sku],
+  );
+  return rows[0]?.units ?? 0;
+}
+
+/**
+ * The flash-sale rules, told early: a product whose sale has not started, and more units than the
+ * customer may hold. Checkout checks both again, atomically (place_order): this only spares the
+ * customer a cart that could not be bought.
+ */
+async function checkPurchaseRules(
+  tx: Queryable,
+  sku: string,
+  product: ProductRules,
+  quantity: number,
+  buyer: string | null,
+): Promise<void> {
+  if (product.notYet) {
+    throw new DomainError("NOT_YET_AVAILABLE", { sku, availableFrom: product.availableFrom });
+  }
+  if (product.maxPerCustomer === null) return;
+  const alreadyBought = buyer ? await unitsHeld(tx, buyer, sku) : 0;
+  if (alreadyBought + quantity > product.maxPerCustomer) {
+    throw new DomainError("PURCHASE_LIMIT", {
+      sku,
+      limit: product.maxPerCustomer,
+      alreadyBought,
+      requested: quantity,
+    });
+  }
 }
 
 export const removeItem = (db: Db, id: string, sku: string, principal?: Principal) =>

@@ -39,6 +39,11 @@ const Attributes = z.pipe(
 
 export const DEFAULT_CURRENCY = "EUR";
 
+/** A flash sale's limit of units per customer; null: no limit. */
+const MaxPerCustomer = z.nullable(z.int().check(z.minimum(1), z.maximum(MAX_STOCK)));
+/** Before this instant the product is listed but cannot be put in a cart or bought; null: now. */
+const AvailableFrom = z.nullable(z.iso.datetime({ offset: true }));
+
 const productFields = {
   name: Text(200, 1),
   description: Text(5000),
@@ -49,6 +54,8 @@ const productFields = {
     .array(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048)))
     .check(z.maxLength(20)),
   attributes: Attributes,
+  maxPerCustomer: MaxPerCustomer,
+  availableFrom: AvailableFrom,
 };
 
 export const CreateProductInput = z.strictObject({
@@ -59,6 +66,8 @@ export const CreateProductInput = z.strictObject({
   category: z._default(z.optional(productFields.category), null),
   imageUrls: z._default(productFields.imageUrls, []),
   attributes: z._default(productFields.attributes, {}),
+  maxPerCustomer: z._default(z.optional(MaxPerCustomer), null),
+  availableFrom: z._default(z.optional(AvailableFrom), null),
   available: StockQuantity,
   minQuantity: StockQuantity,
 });
@@ -88,13 +97,20 @@ export const Product = z.object({
   attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
   /** Units that can be sold now. */
   available: z.int(),
+  /** Units one customer may hold across orders that are not cancelled; null: no limit. */
+  maxPerCustomer: z.nullable(z.int()),
+  /** Before this instant it cannot be put in a cart or bought; null: it can now. */
+  availableFrom: z.nullable(z.iso.datetime()),
+  /** The low-stock line: shown to staff only. */
+  minQuantity: z.optional(z.int()),
 });
 export type Product = z.infer<typeof Product>;
 
 export const ProductPage = Page(Product);
 
 const productColumns = `p.sku, p.name, p.description, p.price_cents, p.currency, p.category,
-  p.image_urls, p.attributes, s.available`;
+  p.image_urls, p.attributes, s.available, p.max_per_customer, s.min_quantity,
+  to_char(p.available_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS available_from`;
 
 interface ProductRow {
   sku: string;
@@ -106,9 +122,17 @@ interface ProductRow {
   image_urls: string[];
   attributes: Record<string, string | number | boolean>;
   available: number;
+  max_per_customer: number | null;
+  available_from: string | null;
+  min_quantity: number;
 }
 
-const toProduct = (r: ProductRow): Product => ({
+/** Who reads: staff also see the product's low-stock line. */
+export interface ProductReader {
+  staff: boolean;
+}
+
+const toProduct = (r: ProductRow, reader: ProductReader): Product => ({
   sku: r.sku,
   name: r.name,
   description: r.description,
@@ -118,6 +142,9 @@ const toProduct = (r: ProductRow): Product => ({
   imageUrls: r.image_urls,
   attributes: r.attributes,
   available: r.available,
+  maxPerCustomer: r.max_per_customer,
+  availableFrom: r.available_from,
+  ...(reader.staff ? { minQuantity: r.min_quantity } : {}),
 });
 
 /** Escapes LIKE wildcards so that a search for "50%" finds "50%", not everything. */
@@ -130,6 +157,7 @@ const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 export async function listProducts(
   db: Queryable,
   input: ListProductsInput,
+  reader: ProductReader = { staff: false },
 ): Promise<Page<Product>> {
   // The key is a SKU: anything else (a NUL, which Postgres cannot take, included) is not our cursor.
   const after = input.cursor ? decodeCursor(input.cursor, z.tuple([Sku]))[0] : null;
@@ -142,7 +170,7 @@ export async function listProducts(
       LIMIT $4`,
     [after, input.category ?? null, input.q ? likePattern(input.q) : null, input.limit + 1],
   );
-  const items = rows.slice(0, input.limit).map(toProduct);
+  const items = rows.slice(0, input.limit).map((r) => toProduct(r, reader));
   const last = items.at(-1);
   return {
     items,
@@ -150,13 +178,17 @@ export async function listProducts(
   };
 }
 
-export async function getProduct(db: Queryable, sku: string): Promise<Product> {
+export async function getProduct(
+  db: Queryable,
+  sku: string,
+  reader: ProductReader = { staff: false },
+): Promise<Product> {
   const { rows } = await db.query<ProductRow>(
     `SELECT ${productColumns} FROM products p JOIN stock s USING (sku) WHERE p.sku = $1`,
     [sku],
   );
   if (!rows[0]) throw notFound("Product", { sku });
-  return toProduct(rows[0]);
+  return toProduct(rows[0], reader);
 }
 
 export async function createProduct(
@@ -167,8 +199,9 @@ export async function createProduct(
   try {
     await db.transaction(async (tx) => {
       await tx.query(
-        `INSERT INTO products (sku, name, description, price_cents, currency, category, image_urls, attributes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        `INSERT INTO products (sku, name, description, price_cents, currency, category, image_urls,
+                               attributes, max_per_customer, available_from)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
         [
           input.sku,
           input.name,
@@ -178,6 +211,8 @@ export async function createProduct(
           input.category,
           JSON.stringify(input.imageUrls),
           JSON.stringify(input.attributes),
+          input.maxPerCustomer,
+          input.availableFrom,
         ],
       );
       await tx.query("INSERT INTO stock (sku, available, min_quantity) VALUES ($1, $2, $3)", [
@@ -200,7 +235,7 @@ export async function createProduct(
     }
     throw err;
   }
-  return getProduct(db, input.sku);
+  return getProduct(db, input.sku, { staff: true });
 }
 
 const columnByField: Record<keyof UpdateProductInput, string> = {
@@ -211,6 +246,8 @@ const columnByField: Record<keyof UpdateProductInput, string> = {
   category: "category",
   imageUrls: "image_urls",
   attributes: "attributes",
+  maxPerCustomer: "max_per_customer",
+  availableFrom: "available_from",
 };
 
 export async function updateProduct(
@@ -229,5 +266,5 @@ export async function updateProduct(
     [sku, ...values],
   );
   if (!rowCount) throw notFound("Product", { sku });
-  return getProduct(db, sku);
+  return getProduct(db, sku, { staff: true });
 }

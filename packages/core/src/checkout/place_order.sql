@@ -58,6 +58,9 @@ DECLARE
   v_short jsonb := '[]'::jsonb;
   v_after integer;
   v_order_event jsonb;
+  v_limited boolean;
+  v_early boolean;
+  v_rule record;
   -- Millisecond precision, so that the stored response and a later read print the same instant.
   v_now timestamptz := date_trunc('milliseconds', now());
 BEGIN
@@ -93,8 +96,10 @@ BEGIN
          count(DISTINCT p.currency), sum(p.price_cents * i.quantity), min(p.currency),
          -- Same customer, same SKUs and quantities, same normalised address: the same order.
          encode(sha256(convert_to(concat_ws('|', p_customer_id,
-           string_agg(p.sku || '*' || i.quantity, ',' ORDER BY p.sku), p_address_key), 'UTF8')), 'hex')
-    INTO v_lines, v_currencies, v_total, v_currency, v_fingerprint
+           string_agg(p.sku || '*' || i.quantity, ',' ORDER BY p.sku), p_address_key), 'UTF8')), 'hex'),
+         coalesce(bool_or(p.max_per_customer IS NOT NULL), false),
+         coalesce(bool_or(p.available_from > now()), false)
+    INTO v_lines, v_currencies, v_total, v_currency, v_fingerprint, v_limited, v_early
     FROM cart_items i JOIN products p ON p.sku = i.sku
    WHERE i.cart_id = p_cart_id;
   IF jsonb_array_length(v_lines) = 0 THEN
@@ -104,6 +109,40 @@ BEGIN
   IF v_currencies > 1 THEN
     RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'CURRENCY_MISMATCH',
       DETAIL = jsonb_build_object('cartId', p_cart_id)::text;
+  END IF;
+
+  -- A product whose sale has not started cannot be bought, even from a cart filled before.
+  IF v_early THEN
+    SELECT p.sku, p.available_from INTO v_rule
+      FROM cart_items i JOIN products p ON p.sku = i.sku
+     WHERE i.cart_id = p_cart_id AND p.available_from > now()
+     ORDER BY p.sku LIMIT 1;
+    RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'NOT_YET_AVAILABLE',
+      DETAIL = jsonb_build_object('sku', v_rule.sku, 'availableFrom',
+        to_char(v_rule.available_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text;
+  END IF;
+
+  -- A limit per customer is a count over the customer's orders, so two checkouts of the same
+  -- customer (several carts at once) must not both count before either has written its order:
+  -- from here to COMMIT the customer's checkouts of limited products take turns. Other customers,
+  -- and carts without a limited product, never wait here.
+  IF v_limited THEN
+    PERFORM pg_advisory_xact_lock(hashtextextended('purchase-limit:' || p_customer_id::text, 0));
+    SELECT x.sku, x.max_per_customer, x.already, x.requested INTO v_rule
+      FROM (SELECT p.sku, p.max_per_customer, i.quantity AS requested,
+                   coalesce((SELECT sum(l.quantity) FROM orders o
+                               JOIN order_lines l ON l.order_id = o.id AND l.sku = p.sku
+                              WHERE o.customer_id = p_customer_id AND o.status <> 'cancelled'),
+                            0)::integer AS already
+              FROM cart_items i JOIN products p ON p.sku = i.sku
+             WHERE i.cart_id = p_cart_id AND p.max_per_customer IS NOT NULL) x
+     WHERE x.already + x.requested > x.max_per_customer
+     ORDER BY x.sku LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'PURCHASE_LIMIT',
+        DETAIL = jsonb_build_object('sku', v_rule.sku, 'limit', v_rule.max_per_customer,
+          'alreadyBought', v_rule.already, 'requested', v_rule.requested)::text;
+    END IF;
   END IF;
 
   -- Store credit is held in the shop's currency: a cart priced in another cannot be paid from it.

@@ -33,6 +33,8 @@ export const setItem = route({
     "INSUFFICIENT_STOCK",
     "CURRENCY_MISMATCH",
     "CART_LINE_LIMIT",
+    "PURCHASE_LIMIT",
+    "NOT_YET_AVAILABLE",
   ],
 }).handler(({ path, body, principal }) => Cart.setItem(db(), path.id, path.sku, body, principal));
 

@@ -1,3 +1,4 @@
+import { isStaff, type Principal } from "@flashstock/core/auth/index";
 import * as Catalog from "@flashstock/core/catalog/index";
 import * as z from "@flashstock/core/zod";
 import { route } from "../lib/http.ts";
@@ -5,22 +6,26 @@ import { db } from "../lib/resources.ts";
 
 const SkuPath = z.object({ sku: Catalog.Sku });
 const managers = ["stock_manager", "admin"] as const;
+const readerOf = (principal: Principal | undefined) => ({
+  staff: principal !== undefined && isStaff(principal),
+});
 
+// A token is read when sent: staff see each product's low-stock line (minQuantity) too.
 export const list = route({
-  access: "public",
+  access: "optional",
   summary: "Browse the catalog: by category, by search, a page at a time",
   query: Catalog.ListProductsInput,
   returns: { status: 200, body: Catalog.ProductPage },
   errors: ["INVALID_CURSOR"],
-}).handler(({ query }) => Catalog.listProducts(db(), query));
+}).handler(({ query, principal }) => Catalog.listProducts(db(), query, readerOf(principal)));
 
 export const get = route({
-  access: "public",
+  access: "optional",
   summary: "One product, with the units available now",
   path: SkuPath,
   returns: { status: 200, body: Catalog.Product },
   errors: ["NOT_FOUND"],
-}).handler(({ path }) => Catalog.getProduct(db(), path.sku));
+}).handler(({ path, principal }) => Catalog.getProduct(db(), path.sku, readerOf(principal)));
 
 export const create = route({
   access: managers,

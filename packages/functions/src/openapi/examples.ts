@@ -12,6 +12,8 @@ const product = {
   imageUrls: ["https://cdn.example.com/tee-blk-m.jpg"],
   attributes: { colour: "black", size: "M" },
   available: 117,
+  maxPerCustomer: null,
+  availableFrom: null,
 };
 
 const address = {
@@ -140,9 +142,9 @@ export const responseExamples: Record<string, unknown> = {
   "POST /auth/login": { customer: user, token },
   "POST /staff": { ...user, email: "sam@example.com", name: "Sam", role: "stock_manager" },
   "GET /products": { items: [product], nextCursor: "WyJURUUtQkxLLU0iXQ" },
-  "POST /products": product,
+  "POST /products": { ...product, minQuantity: 20 },
   "GET /products/{sku}": product,
-  "PATCH /products/{sku}": { ...product, priceCents: 1799 },
+  "PATCH /products/{sku}": { ...product, priceCents: 1799, minQuantity: 20 },
   "GET /inventory": {
     items: [
       { sku: "TEE-BLK-M", name: "Black T-shirt (M)", available: 12, minQuantity: 20, low: true },
@@ -238,7 +240,11 @@ export const requestExamples: Record<string, unknown> = {
     available: 20,
     minQuantity: 5,
   },
-  "PATCH /products/{sku}": { priceCents: 17900 },
+  "PATCH /products/{sku}": {
+    priceCents: 17900,
+    maxPerCustomer: 2,
+    availableFrom: "2026-12-24T10:00:00.000Z",
+  },
   "PUT /inventory/{sku}": { minQuantity: 8 },
   "POST /inventory/{sku}/adjustments": { delta: 10, reason: "restock", note: "PO 4711" },
   "PUT /carts/{id}/items/{sku}": { quantity: 2 },
