@@ -3439,6 +3439,7 @@ export interface operations {
                         /** @enum {string} */
                         method: "store_credit" | "cash_on_delivery" | "card";
                     };
+                    expectedTotalCents?: number;
                 };
             };
         };
@@ -3599,6 +3600,8 @@ export interface operations {
              *
              *     `CART_CLOSED`: changing or checking out a cart that is already an order
              *
+             *     `PRICE_CHANGED`: checkout with an `expectedTotalCents` other than the order's total, or of a cart with a product whose currency changed since its line was set; `details: {cartId, expectedTotalCents, totalCents, currency}`; nothing changed
+             *
              *     `PURCHASE_LIMIT`: a cart line or a checkout that would give one customer more units of a SKU than its `maxPerCustomer`, counting their orders that are not cancelled; `details: {sku, limit, alreadyBought, requested}`; nothing changed
              *
              *     `NOT_YET_AVAILABLE`: putting in a cart, or checking out, a product before its `availableFrom`; `details: {sku, availableFrom}`; nothing changed
@@ -3615,7 +3618,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INSUFFICIENT_STOCK" | "CART_CLOSED" | "PURCHASE_LIMIT" | "NOT_YET_AVAILABLE" | "CURRENCY_MISMATCH" | "PAYMENT_METHOD_UNAVAILABLE";
+                            code: "INSUFFICIENT_STOCK" | "CART_CLOSED" | "PRICE_CHANGED" | "PURCHASE_LIMIT" | "NOT_YET_AVAILABLE" | "CURRENCY_MISMATCH" | "PAYMENT_METHOD_UNAVAILABLE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

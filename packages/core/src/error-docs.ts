@@ -28,6 +28,8 @@ export const whenAnswered: Record<ErrorCode, string> = {
   INSUFFICIENT_STOCK:
     "cart: `details: {sku, requested, available}`; adjustment below 0: the same; checkout: `details: {lines: [{sku, requested, available}]}` listing every short line",
   CART_CLOSED: "changing or checking out a cart that is already an order",
+  PRICE_CHANGED:
+    "checkout with an `expectedTotalCents` other than the order's total, or of a cart with a product whose currency changed since its line was set; `details: {cartId, expectedTotalCents, totalCents, currency}`; nothing changed",
   PURCHASE_LIMIT:
     "a cart line or a checkout that would give one customer more units of a SKU than its `maxPerCustomer`, counting their orders that are not cancelled; `details: {sku, limit, alreadyBought, requested}`; nothing changed",
   NOT_YET_AVAILABLE:

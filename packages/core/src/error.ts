@@ -55,6 +55,10 @@ export const errorRegistry = {
   SKU_EXISTS: { kind: "conflict", message: "A product with SKU {sku} exists" },
   INSUFFICIENT_STOCK: { kind: "conflict", message: "Not enough stock" },
   CART_CLOSED: { kind: "conflict", message: "The cart has already been checked out" },
+  PRICE_CHANGED: {
+    kind: "conflict",
+    message: "The order's total is not the one shown: review the cart and check out again",
+  },
   PURCHASE_LIMIT: {
     kind: "conflict",
     message: "No customer may hold more than {limit} of {sku}",

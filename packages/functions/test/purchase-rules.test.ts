@@ -263,3 +263,80 @@ describe("a limit per customer", () => {
     expect(rows[0]?.units).toBe(2);
   });
 });
+
+describe("prices that move under the buyer", () => {
+  const pay = { method: "cash_on_delivery" } as const;
+  const checkoutExpecting = (buyer: TestUser, cartId: string, expectedTotalCents?: number) =>
+    call("POST", "/checkout", {
+      token: buyer.token,
+      headers: { "idempotency-key": randomUUID() },
+      body: { cartId, shippingAddress: address, payment: pay, expectedTotalCents },
+    });
+
+  it("buys when the total is the one the storefront showed", async () => {
+    // Prepare
+    const buyer = await createUser(t.db);
+    const product = await createTestProduct(t.db, { priceCents: 1_000 });
+    const cartId = await cartWith(buyer, { [product.sku]: 3 });
+
+    // Act
+    const r = await checkoutExpecting(buyer, cartId, 3_000);
+
+    // Assess
+    expect(r.status).toBe(201);
+    expect(r.body.totalCents).toBe(3_000);
+  });
+
+  it("refuses with 409 PRICE_CHANGED, naming both totals, when the price rose after the cart was filled, and changes nothing", async () => {
+    // Prepare
+    const buyer = await createUser(t.db);
+    const admin = await createUser(t.db, "admin");
+    const product = await createTestProduct(t.db, { priceCents: 1_000 });
+    const cartId = await cartWith(buyer, { [product.sku]: 1 });
+    await call("PATCH", `/products/${product.sku}`, {
+      token: admin.token,
+      body: { priceCents: 1_000_000_000 },
+    });
+    const before = await tablesSnapshot(t.db);
+
+    // Act
+    const r = await checkoutExpecting(buyer, cartId, 1_000);
+
+    // Assess
+    expect(r.status).toBe(409);
+    expect(r.body.error).toMatchObject({
+      code: "PRICE_CHANGED",
+      details: { expectedTotalCents: 1_000, totalCents: 1_000_000_000, currency: "EUR" },
+    });
+    expect(await tablesSnapshot(t.db)).toEqual(before);
+  });
+
+  it("refuses a cart whose product changed currency since its line was set, even without an expected total, until the line is set again", async () => {
+    // Prepare
+    const buyer = await createUser(t.db);
+    const admin = await createUser(t.db, "admin");
+    const product = await createTestProduct(t.db, { priceCents: 1_000 });
+    const cartId = await cartWith(buyer, { [product.sku]: 1 });
+    await call("PATCH", `/products/${product.sku}`, {
+      token: admin.token,
+      body: { currency: "JPY" },
+    });
+    const before = await tablesSnapshot(t.db);
+
+    // Act
+    const refused = await checkoutExpecting(buyer, cartId);
+    const unchanged = await tablesSnapshot(t.db);
+    await setLine(buyer, cartId, product.sku, 1);
+    const bought = await checkoutExpecting(buyer, cartId);
+
+    // Assess
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({
+      code: "PRICE_CHANGED",
+      details: { expectedTotalCents: null, totalCents: 1_000, currency: "JPY" },
+    });
+    expect(unchanged).toEqual(before);
+    expect(bought.status).toBe(201);
+    expect(bought.body.currency).toBe("JPY");
+  });
+});

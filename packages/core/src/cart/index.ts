@@ -149,9 +149,11 @@ export async function setItem(
         throw new DomainError("CART_LINE_LIMIT", { max: MAX_CART_LINES });
       }
       await tx.query(
-        `INSERT INTO cart_items (cart_id, sku, quantity) VALUES ($1, $2, $3)
-         ON CONFLICT (cart_id, sku) DO UPDATE SET quantity = EXCLUDED.quantity`,
-        [id, sku, input.quantity],
+        // The line is priced in the product's currency as the customer sees it now.
+        `INSERT INTO cart_items (cart_id, sku, quantity, currency) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (cart_id, sku)
+         DO UPDATE SET quantity = EXCLUDED.quantity, currency = EXCLUDED.currency`,
+        [id, sku, input.quantity, stock.currency],
       );
     }
     await tx.query("UPDATE carts SET updated_at = now() WHERE id = $1", [id]);

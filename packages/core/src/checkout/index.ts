@@ -38,6 +38,11 @@ export const CheckoutInput = z.strictObject({
   cartId: CartId,
   shippingAddress: ShippingAddress,
   payment: z.strictObject({ method: PaymentMethod }),
+  /**
+   * The total the storefront showed: if the order's total is another (a price changed since),
+   * nothing is bought and the answer is 409 PRICE_CHANGED.
+   */
+  expectedTotalCents: z.optional(z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER))),
 });
 export type CheckoutInput = z.infer<typeof CheckoutInput>;
 
@@ -140,7 +145,7 @@ export async function placeOrder(
   try {
     const { rows } = await db.query<{
       result: { replayed: boolean; order: unknown; events: DomainEvent[] };
-    }>("SELECT place_order($1, $2, $3, $4, $5, $6, make_interval(mins => $7), $8) AS result", [
+    }>("SELECT place_order($1, $2, $3, $4, $5, $6, make_interval(mins => $7), $8, $9) AS result", [
       principal.userId,
       idempotencyKey,
       requestHash(input),
@@ -149,6 +154,7 @@ export async function placeOrder(
       addressKey(input.shippingAddress),
       options.duplicateWindowMinutes,
       input.payment.method,
+      input.expectedTotalCents ?? null,
     ]);
     const result = rows[0]?.result as { replayed: boolean; order: unknown; events: DomainEvent[] };
     const order = await answerOf(db, result.order);

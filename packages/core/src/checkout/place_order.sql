@@ -34,7 +34,8 @@ CREATE OR REPLACE FUNCTION place_order(
   p_shipping_address jsonb,
   p_address_key text,
   p_duplicate_window interval,
-  p_payment_method text
+  p_payment_method text,
+  p_expected_total bigint
 ) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -60,6 +61,7 @@ DECLARE
   v_order_event jsonb;
   v_limited boolean;
   v_early boolean;
+  v_repriced boolean;
   v_rule record;
   -- Millisecond precision, so that the stored response and a later read print the same instant.
   v_now timestamptz := date_trunc('milliseconds', now());
@@ -98,8 +100,9 @@ BEGIN
          encode(sha256(convert_to(concat_ws('|', p_customer_id,
            string_agg(p.sku || '*' || i.quantity, ',' ORDER BY p.sku), p_address_key), 'UTF8')), 'hex'),
          coalesce(bool_or(p.max_per_customer IS NOT NULL), false),
-         coalesce(bool_or(p.available_from > now()), false)
-    INTO v_lines, v_currencies, v_total, v_currency, v_fingerprint, v_limited, v_early
+         coalesce(bool_or(p.available_from > now()), false),
+         coalesce(bool_or(i.currency <> p.currency), false)
+    INTO v_lines, v_currencies, v_total, v_currency, v_fingerprint, v_limited, v_early, v_repriced
     FROM cart_items i JOIN products p ON p.sku = i.sku
    WHERE i.cart_id = p_cart_id;
   IF jsonb_array_length(v_lines) = 0 THEN
@@ -109,6 +112,14 @@ BEGIN
   IF v_currencies > 1 THEN
     RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'CURRENCY_MISMATCH',
       DETAIL = jsonb_build_object('cartId', p_cart_id)::text;
+  END IF;
+
+  -- Prices that moved under the buyer: a product whose currency changed since its line was set,
+  -- or (when the storefront says what it showed) a total other than the one the buyer saw.
+  IF v_repriced OR (p_expected_total IS NOT NULL AND p_expected_total <> v_total) THEN
+    RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'PRICE_CHANGED',
+      DETAIL = jsonb_build_object('cartId', p_cart_id, 'expectedTotalCents', p_expected_total,
+        'totalCents', v_total, 'currency', v_currency)::text;
   END IF;
 
   -- A product whose sale has not started cannot be bought, even from a cart filled before.
