@@ -1,6 +1,7 @@
 /**
  * `npx cdk synth`, as a CDK user runs it: the CLI from package.json, the app from cdk.json, real
- * esbuild bundling, no AWS credentials and no network.
+ * esbuild bundling, no AWS credentials and no AWS (the packages installed beside some bundles come
+ * from the npm registry, as at deploy time).
  */
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -54,5 +55,7 @@ describe("npx cdk synth", () => {
     );
     const assets = (await readdir(outdir)).filter((f) => f.startsWith("asset."));
     expect(assets).toHaveLength(builds.size);
-  }, 120_000);
+    // Bundling installs each function's node modules (swagger-ui-dist, stripe) with npm, one
+    // asset at a time: 50-60 s on a loaded 2-core machine, so the limit leaves it room.
+  }, 240_000);
 });
