@@ -180,4 +180,52 @@ describe("store credit under concurrency", () => {
     );
     expect(rows[0]?.available).toBe(95);
   });
+
+  it("never deadlocks a customer's cancellations of store-credit orders against their store-credit checkouts of the same SKU", async () => {
+    // Prepare: ten paid orders of one SKU to cancel, and ten more carts of it to check out.
+    const customer = await createUser(t.db);
+    const ops = await createUser(t.db, "ops");
+    await change(ops, customer.id, { amountCents: 100_000, reason: "top_up" });
+    const product = await createTestProduct(t.db, { priceCents: 1_000, available: 100 });
+    const paid: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const cartId = await cartWith(customer, { [product.sku]: 1 });
+      const r = await call("POST", "/checkout", {
+        token: customer.token,
+        headers: { "idempotency-key": randomUUID() },
+        body: {
+          cartId,
+          shippingAddress: { ...address, line1: `${i} Cancel St` },
+          payment: { method: "store_credit" },
+        },
+      });
+      paid.push(r.body.id);
+    }
+    const carts = await Promise.all(
+      Array.from({ length: 10 }, () => cartWith(customer, { [product.sku]: 1 })),
+    );
+
+    // Act: each cancellation (wallet refund and stock back) beside a checkout (wallet debit and
+    // stock taken) of the same customer and SKU.
+    const answers = await Promise.all(
+      paid.flatMap((orderId, i) => [
+        call("POST", `/orders/${orderId}/cancel`, { token: customer.token }),
+        call("POST", "/checkout", {
+          token: customer.token,
+          headers: { "idempotency-key": randomUUID() },
+          body: {
+            cartId: carts[i],
+            shippingAddress: { ...address, line1: `${i} Checkout St` },
+            payment: { method: "store_credit" },
+          },
+        }),
+      ]),
+    );
+
+    // Assess
+    expect(answers.map((a) => a.status).sort()).toEqual([
+      ...Array(10).fill(200),
+      ...Array(10).fill(201),
+    ]);
+  });
 });

@@ -345,14 +345,9 @@ export async function cancelLocked(
       extra: by.actorId ? { cancelledBy: by.actorId } : {},
     },
   });
-  for (const line of order.lines) {
-    await tx.query("SELECT apply_stock_delta($1, $2, 'cancellation', $3, $4, NULL)", [
-      line.sku,
-      line.quantity,
-      order.id,
-      by.actorId,
-    ]);
-  }
+  // The wallet before the stock rows, as checkout takes them (place_order debits the wallet, then
+  // decrements): the other order would deadlock a customer's cancellation against their own
+  // store-credit checkout of the same SKU.
   if (refundedNow) {
     await tx.query("SELECT apply_wallet_delta($1, $2, 'refund', $3, $4, NULL)", [
       order.customerId,
@@ -361,6 +356,14 @@ export async function cancelLocked(
       by.actorId,
     ]);
     await writeRefundedEvent(tx, order.id);
+  }
+  for (const line of order.lines) {
+    await tx.query("SELECT apply_stock_delta($1, $2, 'cancellation', $3, $4, NULL)", [
+      line.sku,
+      line.quantity,
+      order.id,
+      by.actorId,
+    ]);
   }
   return cancelled;
 }
