@@ -3,14 +3,7 @@ import { applyPaymentEvent } from "@flashstock/core/payment/card";
 import * as z from "@flashstock/core/zod";
 import { route } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
-import { cardPayments } from "../lib/stripe.ts";
-
-/** What Stripe sends: an Event; the handler reads it only once its signature is verified. */
-const StripeEventBody = z.looseObject({
-  id: z.string(),
-  type: z.string(),
-  data: z.looseObject({ object: z.record(z.string(), z.unknown()) }),
-});
+import { cardPayments, StripeEvent } from "../lib/stripe.ts";
 
 const Received = z.object({
   received: z.literal(true),
@@ -23,7 +16,8 @@ export const stripe = route({
   summary: "Stripe's webhook: each payment event applied once (signed with STRIPE_WEBHOOK_SECRET)",
   headers: { "stripe-signature": z.optional(z.string().check(z.maxLength(2000))) },
   body: z.string(),
-  rawBody: { describedBy: StripeEventBody },
+  // What Stripe sends: an Event, read only once its signature is verified.
+  rawBody: { describedBy: StripeEvent },
   returns: { status: 200, body: Received },
   errors: ["INVALID_SIGNATURE"],
 }).handler(async ({ body, headers }) => {

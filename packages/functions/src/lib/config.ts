@@ -22,11 +22,17 @@ const linked = () => "App" in Resource;
 const link = (name: string) =>
   (Resource as unknown as Record<string, Record<string, string | undefined>>)[name] ?? {};
 
-/** A per-stage secret: `Resource.<name>.value` when linked, else its environment variable. */
-export function secret(name: SecretName): string {
+/** A secret's declaration, once the running handler is found to be granted it. */
+function grantedSecret(name: SecretName): (typeof secrets)[number] {
   const s = secrets.find((x) => x.name === name);
   if (!s) throw new Error(`No such secret in infra/topology.ts: ${name}`);
   requireNeed(s.need, `read ${s.name}`);
+  return s;
+}
+
+/** A per-stage secret: `Resource.<name>.value` when linked, else its environment variable. */
+export function secret(name: SecretName): string {
+  const s = grantedSecret(name);
   if (linked()) {
     const value = link(name).value;
     if (!value) throw new Error(`Missing configuration: secret ${name} is empty for this stage`);
@@ -37,9 +43,7 @@ export function secret(name: SecretName): string {
 
 /** An optional secret (see Secret.optional in the topology): undefined while it is `none` or empty. */
 export function optionalSecret(name: SecretName): string | undefined {
-  const s = secrets.find((x) => x.name === name);
-  if (!s) throw new Error(`No such secret in infra/topology.ts: ${name}`);
-  requireNeed(s.need, `read ${s.name}`);
+  const s = grantedSecret(name);
   const value = (linked() ? link(name).value : process.env[s.env])?.trim();
   return value && value !== unsetSecret ? value : undefined;
 }

@@ -31,7 +31,7 @@ export async function closeDb(): Promise<void> {
 }
 
 /** Loads once, on first call; a failed load (a missing setting) is tried again next time. */
-function onFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
+export function onFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
   let loaded: Promise<T> | undefined;
   return () =>
     (loaded ??= load().catch((err) => {

@@ -9,6 +9,7 @@ import type { CardPaymentProvider, PaymentEvent } from "@flashstock/core/payment
 import * as z from "@flashstock/core/zod";
 import type Stripe from "stripe";
 import { type PaymentsConfig, paymentsConfig } from "./config.ts";
+import { onFirstUse } from "./resources.ts";
 
 export interface CardPayments {
   provider: CardPaymentProvider;
@@ -56,11 +57,15 @@ export function stripeProvider(stripe: Stripe): CardPaymentProvider {
   };
 }
 
-// Only the fields we read, checked: a signed event is Stripe's, but its shape is still input.
-const StripeEvent = z.object({
+/**
+ * A Stripe Event, as far as we read it (the rest passes through): the webhook route documents its
+ * body with it, and every verified event is checked against it, since a signed event is Stripe's
+ * but its shape is still input.
+ */
+export const StripeEvent = z.looseObject({
   id: z.string(),
   type: z.string(),
-  data: z.object({ object: z.record(z.string(), z.unknown()) }),
+  data: z.looseObject({ object: z.record(z.string(), z.unknown()) }),
 });
 const Metadata = z.optional(z.nullable(z.record(z.string(), z.string())));
 const SucceededIntent = z.object({
@@ -136,7 +141,7 @@ async function loadStripe(c: PaymentsConfig): Promise<CardPayments> {
   };
 }
 
-let loaded: Promise<CardPayments> | undefined;
+let loaded: (() => Promise<CardPayments>) | undefined;
 
 /**
  * Stripe, when this stage takes card payments (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET set),
@@ -145,11 +150,8 @@ let loaded: Promise<CardPayments> | undefined;
 export async function cardPayments(): Promise<CardPayments | undefined> {
   const c = paymentsConfig();
   if (!c) return undefined;
-  loaded ??= loadStripe(c).catch((err: unknown) => {
-    loaded = undefined;
-    throw err;
-  });
-  return loaded;
+  loaded ??= onFirstUse(() => loadStripe(c));
+  return loaded();
 }
 
 /** Whether this stage takes card payments, without loading the SDK. */

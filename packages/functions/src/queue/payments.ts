@@ -5,7 +5,8 @@ import { consumer } from "../lib/queue.ts";
 import { db, logger } from "../lib/resources.ts";
 import { cardPayments } from "../lib/stripe.ts";
 
-const Settled = z.object({ paymentMethod: z.optional(z.string()) });
+/** What settling reads of an event: which order, and (order.cancelled) how it was paid. */
+const Settled = z.extend(OrderRef, { paymentMethod: z.optional(z.string()) });
 
 /**
  * The money of a cancelled card order, at Stripe: an unpaid payment is cancelled, a paid one (or
@@ -14,10 +15,9 @@ const Settled = z.object({ paymentMethod: z.optional(z.string()) });
  * dead-letter queue, where its alarm is.
  */
 export const handler = consumer(async (event) => {
-  const { orderId } = OrderRef.parse(event.data);
+  const { orderId, paymentMethod } = Settled.parse(event.data);
   // Cancellations of orders paid otherwise are settled in their own transaction already.
-  if (event.type === "order.cancelled" && Settled.parse(event.data).paymentMethod !== "card")
-    return;
+  if (event.type === "order.cancelled" && paymentMethod !== "card") return;
   const stripe = await cardPayments();
   if (!stripe) throw new Error(`card order ${orderId} to settle, but Stripe is not configured`);
   const done = await settleCardPayment(db(), stripe.provider, orderId);
