@@ -15,7 +15,7 @@ import {
   useDatabase,
 } from "@flashstock/testing/database";
 import { sqsBatch, useEventSystem } from "@flashstock/testing/events";
-import { useFakeStripe } from "@flashstock/testing/fake-stripe";
+import { deliverWebhook, useFakeStripe } from "@flashstock/testing/fake-stripe";
 import {
   address,
   cartWith,
@@ -53,12 +53,6 @@ const batches = fc.array(fc.array(op, { minLength: 1, maxLength: 4 }), {
   maxLength: 5,
 });
 
-const deliver = (webhook: { payload: string; signature: string }) =>
-  call("POST", "/webhooks/stripe", {
-    rawBody: webhook.payload,
-    headers: { "content-type": "application/json", "stripe-signature": webhook.signature },
-  });
-
 describe("card payments under random interleavings (fast-check)", () => {
   it("never keeps money for a cancelled order, asks Stripe for a refund at most once per order and only for money taken, and puts the stock of every cancelled order back", async () => {
     await fc.assert(
@@ -83,8 +77,8 @@ describe("card payments under random interleavings (fast-check)", () => {
             if (intent.status !== "requires_payment_method") return;
             const webhook = stripe.pay(intent.id);
             await Promise.all([
-              deliver(webhook),
-              ...((o as { twice: boolean }).twice ? [deliver(webhook)] : []),
+              deliverWebhook(webhook),
+              ...((o as { twice: boolean }).twice ? [deliverWebhook(webhook)] : []),
             ]);
           },
           expire: async (o) => {
@@ -105,7 +99,7 @@ describe("card payments under random interleavings (fast-check)", () => {
           },
           refundConfirmed: async (o) => {
             const intent = stripe.intent(at(o.order).intentId);
-            if (intent.refunded > 0) await deliver(stripe.refunded(intent.id));
+            if (intent.refunded > 0) await deliverWebhook(stripe.refunded(intent.id));
           },
         };
 

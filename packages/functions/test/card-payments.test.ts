@@ -16,7 +16,7 @@ import {
   useDatabase,
 } from "@flashstock/testing/database";
 import { sqsBatch, useEventSystem } from "@flashstock/testing/events";
-import { type SignedWebhook, useFakeStripe } from "@flashstock/testing/fake-stripe";
+import { deliverWebhook, type SignedWebhook, useFakeStripe } from "@flashstock/testing/fake-stripe";
 import {
   address,
   cartWith,
@@ -49,18 +49,6 @@ async function buyByCard(buyer: TestUser, priceCents = 2_500) {
   if (!intent) throw new Error(`no PaymentIntent for order ${answer.body.id}`);
   return { product, cartId, key, order: answer.body, intent };
 }
-
-const deliver = (
-  webhook: { payload: string; signature?: string | undefined },
-  signature: string | undefined = webhook.signature,
-) =>
-  call("POST", "/webhooks/stripe", {
-    rawBody: webhook.payload,
-    headers: {
-      "content-type": "application/json; charset=utf-8",
-      ...(signature === undefined ? {} : { "stripe-signature": signature }),
-    },
-  });
 
 const orderOf = async (buyer: TestUser, id: string) =>
   (await call("GET", `/orders/${id}`, { token: buyer.token })).body;
@@ -171,7 +159,7 @@ describe("Stripe's webhook", () => {
     const { order, intent } = await buyByCard(buyer);
 
     // Act
-    const r = await deliver(stripe.pay(intent.id));
+    const r = await deliverWebhook(stripe.pay(intent.id));
     const placed = await orderOf(buyer, order.id);
     await events.drain();
 
@@ -196,11 +184,11 @@ describe("Stripe's webhook", () => {
     const buyer = await createUser(t.db);
     const { intent } = await buyByCard(buyer);
     const webhook = stripe.pay(intent.id);
-    await deliver(webhook);
+    await deliverWebhook(webhook);
     const before = await tablesSnapshot(t.db);
 
     // Act
-    const again = await deliver(webhook);
+    const again = await deliverWebhook(webhook);
 
     // Assess
     expect(again.status).toBe(200);
@@ -215,7 +203,7 @@ describe("Stripe's webhook", () => {
     const webhook = stripe.pay(intent.id);
 
     // Act
-    const answers = await Promise.all(Array.from({ length: 6 }, () => deliver(webhook)));
+    const answers = await Promise.all(Array.from({ length: 6 }, () => deliverWebhook(webhook)));
 
     // Assess
     const outcomes = answers.map((a) => `${a.status} ${a.body.outcome}`).sort();
@@ -247,7 +235,7 @@ describe("Stripe's webhook", () => {
       const before = await tablesSnapshot(t.db);
 
       // Act
-      const r = await deliver(bad, bad.signature);
+      const r = await deliverWebhook(bad, bad.signature);
 
       // Assess
       expect(r.status).toBe(400);
@@ -263,7 +251,7 @@ describe("Stripe's webhook", () => {
     const orders = await countRows(t.db, "orders");
 
     // Act
-    const r = await deliver(webhook);
+    const r = await deliverWebhook(webhook);
 
     // Assess
     expect(r.status).toBe(200);
@@ -277,7 +265,7 @@ describe("Stripe's webhook", () => {
     const { product, order, intent } = await buyByCard(buyer, 2_500);
 
     // Act
-    const r = await deliver(stripe.pay(intent.id, 100));
+    const r = await deliverWebhook(stripe.pay(intent.id, 100));
     await events.drain();
 
     // Assess
@@ -338,11 +326,11 @@ describe("an unpaid card order", () => {
     await events.drain();
 
     // Act
-    const first = await deliver(succeeded);
+    const first = await deliverWebhook(succeeded);
     await events.drain();
-    const again = await deliver(succeeded);
+    const again = await deliverWebhook(succeeded);
     await events.drain();
-    const refunded = await deliver(stripe.refunded(intent.id));
+    const refunded = await deliverWebhook(stripe.refunded(intent.id));
 
     // Assess
     expect([first.body.outcome, again.body.outcome, refunded.body.outcome]).toEqual([
@@ -366,7 +354,7 @@ describe("cancelling a card order", () => {
     // Prepare
     const buyer = await createUser(t.db);
     const { order, intent } = await buyByCard(buyer);
-    await deliver(stripe.pay(intent.id));
+    await deliverWebhook(stripe.pay(intent.id));
     await events.drain();
 
     // Act
@@ -384,7 +372,7 @@ describe("cancelling a card order", () => {
         lambdaContext("payments"),
       );
     }
-    const refunded = await deliver(stripe.refunded(intent.id));
+    const refunded = await deliverWebhook(stripe.refunded(intent.id));
 
     // Assess
     expect(cancelled.status).toBe(200);

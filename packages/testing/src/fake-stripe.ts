@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import { resetCardPayments } from "@flashstock/functions/lib/stripe";
 import Stripe from "stripe";
 import { afterAll, beforeAll } from "vitest";
+import { call } from "./api.ts";
 
 export interface RecordedRequest {
   method: string;
@@ -134,12 +135,8 @@ export class FakeStripe {
     const path = (req.url ?? "").split("?")[0] as string;
     const method = req.method ?? "GET";
     const idempotencyKey = req.headers["idempotency-key"] as string | undefined;
-    this.requests.push({
-      method,
-      path,
-      idempotencyKey,
-      params: Object.fromEntries(new URLSearchParams(text)),
-    });
+    const params = Object.fromEntries(new URLSearchParams(text));
+    this.requests.push({ method, path, idempotencyKey, params });
     if (this.down) {
       res.destroy();
       return;
@@ -158,7 +155,7 @@ export class FakeStripe {
       res.setHeader("idempotent-replayed", "true");
       return send(cached.status, cached.body);
     }
-    const answer = this.answer(method, path, Object.fromEntries(new URLSearchParams(text)));
+    const answer = this.answer(method, path, params);
     if (cacheKey && answer.status < 500) this.answered.set(cacheKey, answer);
     send(answer.status, answer.body);
   }
@@ -237,6 +234,22 @@ export class FakeStripe {
     return invalid("unknown_endpoint", `Unrecognized request URL (${method}: ${path})`, 404);
   }
 }
+
+/**
+ * Sends a webhook to `POST /webhooks/stripe` as Stripe does: the exact payload, with its
+ * signature (another one, or none, to forge it).
+ */
+export const deliverWebhook = (
+  webhook: { payload: string; signature?: string | undefined },
+  signature: string | undefined = webhook.signature,
+) =>
+  call("POST", "/webhooks/stripe", {
+    rawBody: webhook.payload,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      ...(signature === undefined ? {} : { "stripe-signature": signature }),
+    },
+  });
 
 /**
  * A fake Stripe for one test file, with the functions configured to use it (STRIPE_SECRET_KEY,
