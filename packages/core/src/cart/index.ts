@@ -173,14 +173,12 @@ interface ProductRules {
 const buyerOf = (cart: CartRow, principal?: Principal) =>
   cart.customer_id ?? (principal?.role === "customer" ? principal.userId : null);
 
-/** Units of a SKU in a customer's orders that are not cancelled: what a limit counts. */
+/** Units of a SKU in a customer's orders that are not cancelled: what a limit counts (units_held.sql). */
 export async function unitsHeld(db: Queryable, customerId: string, sku: string): Promise<number> {
-  const { rows } = await db.query<{ units: number }>(
-    `SELECT coalesce(sum(l.quantity), 0)::int AS units
-       FROM orders o JOIN order_lines l ON l.order_id = o.id AND l.sku = $2
-      WHERE o.customer_id = $1 AND o.status <> 'cancelled'`,
-    [customerId, sku],
-  );
+  const { rows } = await db.query<{ units: number }>("SELECT units_held($1, $2) AS units", [
+    customerId,
+    sku,
+  ]);
   return rows[0]?.units ?? 0;
 }
 

@@ -141,10 +141,7 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('purchase-limit:' || p_customer_id::text, 0));
     SELECT x.sku, x.max_per_customer, x.already, x.requested INTO v_rule
       FROM (SELECT p.sku, p.max_per_customer, i.quantity AS requested,
-                   coalesce((SELECT sum(l.quantity) FROM orders o
-                               JOIN order_lines l ON l.order_id = o.id AND l.sku = p.sku
-                              WHERE o.customer_id = p_customer_id AND o.status <> 'cancelled'),
-                            0)::integer AS already
+                   units_held(p_customer_id, p.sku) AS already
               FROM cart_items i JOIN products p ON p.sku = i.sku
              WHERE i.cart_id = p_cart_id AND p.max_per_customer IS NOT NULL) x
      WHERE x.already + x.requested > x.max_per_customer

@@ -21,6 +21,7 @@ export const definitionFiles = [
   "order/order_lines_json.sql",
   "order/order_json.sql",
   "order/order_event_data.sql",
+  "order/units_held.sql",
   "checkout/durable_orders.sql",
   "checkout/place_order.sql",
 ] as const;
