@@ -1,5 +1,6 @@
 import type { Principal } from "../auth/index.ts";
 import { DEFAULT_CURRENCY } from "../catalog/index.ts";
+import { isoInstant } from "../db/instant.ts";
 import type { Db, Queryable } from "../db/types.ts";
 import { DomainError, insufficientStockForSku, notFound } from "../error.ts";
 import * as z from "../zod.ts";
@@ -116,8 +117,7 @@ export async function setItem(
 
     const product = await tx.query<ProductRules>(
       `SELECT s.available, p.currency, p.max_per_customer AS "maxPerCustomer",
-              to_char(p.available_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-                AS "availableFrom",
+              ${isoInstant("p.available_from")} AS "availableFrom",
               coalesce(p.available_from > now(), false) AS "notYet"
          FROM products p JOIN stock s USING (sku) WHERE p.sku = $1`,
       [sku],

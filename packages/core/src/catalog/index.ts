@@ -1,4 +1,5 @@
 import { type Db, isSqlState, type Queryable } from "../db/index.ts";
+import { isoInstant } from "../db/instant.ts";
 import { DomainError, notFound } from "../error.ts";
 import { decodeCursor, encodeCursor, Limit, Page } from "../pagination.ts";
 import * as z from "../zod.ts";
@@ -110,7 +111,7 @@ export const ProductPage = Page(Product);
 
 const productColumns = `p.sku, p.name, p.description, p.price_cents, p.currency, p.category,
   p.image_urls, p.attributes, s.available, p.max_per_customer, s.min_quantity,
-  to_char(p.available_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS available_from`;
+  ${isoInstant("p.available_from")} AS available_from`;
 
 interface ProductRow {
   sku: string;

@@ -1,4 +1,5 @@
 import { isStaff, type Principal, type Role } from "../auth/index.ts";
+import { isoInstant } from "../db/instant.ts";
 import type { Db, Queryable } from "../db/types.ts";
 import { DomainError, forbidden, notFound } from "../error.ts";
 import { decodeCursor, encodeCursor, Limit, Page } from "../pagination.ts";
@@ -187,7 +188,7 @@ const invalidState = (id: string, status: OrderStatus, action: string, allowed: 
 /** SQL for an order's history with `status` appended, now (its `at` as the API prints instants). */
 const historyWith = (status: string) =>
   `o.history || jsonb_build_array(jsonb_build_object('status', '${status}',
-     'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))`;
+     'at', ${isoInstant("now()")}))`;
 
 /**
  * One transition: the order (locked) must be in one of `from`; `set` are the columns it changes
@@ -239,7 +240,7 @@ export async function releaseOrder(db: Db, id: string, principal: Principal): Pr
       from: ["on_hold"],
       action: "released",
       set: `hold = o.hold || jsonb_build_object('releasedBy', $2::uuid,
-              'releasedAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`,
+              'releasedAt', ${isoInstant("now()")})`,
       values: [principal.userId],
       event: {
         type: "order.released",

@@ -4,6 +4,7 @@
  * below zero whatever runs at the same time, and `sum(transactions) = balance` always holds.
  */
 import { DEFAULT_CURRENCY } from "../catalog/index.ts";
+import { isoInstant } from "../db/instant.ts";
 import type { Db, Queryable } from "../db/types.ts";
 import { DomainError, notFound } from "../error.ts";
 import { decodeCursor, encodeCursor, Limit } from "../pagination.ts";
@@ -56,7 +57,7 @@ export type WalletChangeInput = z.infer<typeof WalletChangeInput>;
 export const WalletChange = z.object({ balanceCents: z.int(), transaction: WalletTransaction });
 export type WalletChange = z.infer<typeof WalletChange>;
 
-const transactionColumns = `t.id, to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at,
+const transactionColumns = `t.id, ${isoInstant("t.at")} AS at,
   t.amount_cents AS "amountCents", t.reason, t.order_id AS "orderId", t.note,
   t.balance_after_cents AS "balanceAfterCents"`;
 
