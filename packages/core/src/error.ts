@@ -53,6 +53,7 @@ export const errorRegistry = {
   METHOD_NOT_ALLOWED: { kind: "method_not_allowed", message: "Use {allow}" },
   EMAIL_TAKEN: { kind: "conflict", message: "An account with this email already exists" },
   SKU_EXISTS: { kind: "conflict", message: "A product with SKU {sku} exists" },
+  PROMOTION_EXISTS: { kind: "conflict", message: "A promotion with code {code} exists" },
   INSUFFICIENT_STOCK: { kind: "conflict", message: "Not enough stock" },
   CART_CLOSED: { kind: "conflict", message: "The cart has already been checked out" },
   PRICE_CHANGED: {

@@ -1,0 +1,23 @@
+-- Promotions: coupon codes with a usage limit in all and per customer, a window and a minimum
+-- subtotal. `used` counts the orders that redeemed the code and are not cancelled; checkout
+-- increments it with one conditional update (used < usage_limit), like stock, and a cancellation
+-- decrements it.
+CREATE TABLE promotions (
+  -- Upper case: codes are matched case-insensitively, and stored as they are matched.
+  code text PRIMARY KEY CHECK (code ~ '^[A-Z0-9_-]{3,32}$'),
+  kind text NOT NULL CHECK (kind IN ('percent', 'fixed')),
+  value bigint NOT NULL CHECK (value > 0),
+  currency char(3),
+  min_subtotal_cents bigint NOT NULL DEFAULT 0 CHECK (min_subtotal_cents >= 0),
+  starts_at timestamptz,
+  ends_at timestamptz,
+  usage_limit integer CHECK (usage_limit IS NULL OR usage_limit >= 1),
+  per_customer_limit integer CHECK (per_customer_limit IS NULL OR per_customer_limit >= 1),
+  used integer NOT NULL DEFAULT 0 CHECK (used >= 0),
+  active boolean NOT NULL DEFAULT true,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CHECK (kind <> 'percent' OR value <= 100),
+  CHECK (kind <> 'fixed' OR currency IS NOT NULL),
+  CHECK (usage_limit IS NULL OR used <= usage_limit),
+  CHECK (starts_at IS NULL OR ends_at IS NULL OR starts_at < ends_at)
+);
