@@ -173,6 +173,11 @@ export const routes = [
     needs: api,
   },
 
+  { method: "POST", path: "/promotions", handler: `${http}/promotions.create`, needs: api },
+  { method: "GET", path: "/promotions", handler: `${http}/promotions.list`, needs: api },
+  { method: "GET", path: "/promotions/{code}", handler: `${http}/promotions.get`, needs: api },
+  { method: "PATCH", path: "/promotions/{code}", handler: `${http}/promotions.update`, needs: api },
+
   // Stripe calls it: no token, its signature is the proof (verified with STRIPE_WEBHOOK_SECRET).
   {
     method: "POST",

@@ -26,6 +26,8 @@ export const whenAnswered: Record<ErrorCode, string> = {
   EMAIL_TAKEN: "register or staff creation with an email in use (case-insensitive)",
   SKU_EXISTS: "a product with that SKU exists",
   PROMOTION_EXISTS: "a promotion with that code exists (codes are matched case-insensitively)",
+  PROMOTION_EXHAUSTED:
+    "applying or redeeming a promotion whose `usageLimit` is reached, or lowering `usageLimit` below the uses taken; `details: {code, used, usageLimit}`; nothing changed",
   INSUFFICIENT_STOCK:
     "cart: `details: {sku, requested, available}`; adjustment below 0: the same; checkout: `details: {lines: [{sku, requested, available}]}` listing every short line",
   CART_CLOSED: "changing or checking out a cart that is already an order",

@@ -54,6 +54,10 @@ export const errorRegistry = {
   EMAIL_TAKEN: { kind: "conflict", message: "An account with this email already exists" },
   SKU_EXISTS: { kind: "conflict", message: "A product with SKU {sku} exists" },
   PROMOTION_EXISTS: { kind: "conflict", message: "A promotion with code {code} exists" },
+  PROMOTION_EXHAUSTED: {
+    kind: "conflict",
+    message: "Every use of promotion {code} is taken",
+  },
   INSUFFICIENT_STOCK: { kind: "conflict", message: "Not enough stock" },
   CART_CLOSED: { kind: "conflict", message: "The cart has already been checked out" },
   PRICE_CHANGED: {

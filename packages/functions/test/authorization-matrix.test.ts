@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { issueToken } from "@flashstock/core/auth/index";
 import { confirmOrder, shipOrder } from "@flashstock/core/order/index";
+import { CreatePromotionInput, createPromotion } from "@flashstock/core/promotion/index";
 import { type ApiResponse, call } from "@flashstock/testing/api";
 import { countRows, orderStatus, tablesSnapshot, useDatabase } from "@flashstock/testing/database";
 import { useFakeStripe } from "@flashstock/testing/fake-stripe";
@@ -97,6 +98,7 @@ interface Row {
 interface World {
   users: { customer: TestUser; stock_manager: TestUser; ops: TestUser; admin: TestUser };
   sku: string;
+  promotion: string;
   forgedToken: string;
   expiredToken: string;
 }
@@ -330,6 +332,25 @@ const MATRIX = {
       body: { amountCents: 500, reason: "goodwill", note: "matrix" },
     }),
   },
+  "POST /promotions": {
+    who: "admin",
+    success: 201,
+    request: async () => ({
+      url: "/promotions",
+      body: { code: `M-${randomUUID().slice(0, 8)}`, kind: "percent", value: 10 },
+    }),
+  },
+  "GET /promotions": { who: "admin", success: 200, request: async () => ({ url: "/promotions" }) },
+  "GET /promotions/{code}": {
+    who: "admin",
+    success: 200,
+    request: async () => ({ url: `/promotions/${w.promotion}` }),
+  },
+  "PATCH /promotions/{code}": {
+    who: "admin",
+    success: 200,
+    request: async () => ({ url: `/promotions/${w.promotion}`, body: { usageLimit: 50 } }),
+  },
   // Stripe signs it; a bearer token, even a bad one, is not read.
   "POST /webhooks/stripe": {
     who: "anyone",
@@ -368,10 +389,15 @@ const tablesDigest = async () => JSON.stringify(await tablesSnapshot(t.db));
 beforeAll(async () => {
   const { customer, manager, ops, admin } = await createOneOfEachRole(t.db);
   const product = await createTestProduct(t.db, { available: 100_000 });
+  const promotion = await createPromotion(
+    t.db,
+    CreatePromotionInput.parse({ code: "MATRIX-10", kind: "percent", value: 10 }),
+  );
   const secret = process.env.JWT_SECRET as string;
   w = {
     users: { customer, stock_manager: manager, ops, admin },
     sku: product.sku,
+    promotion: promotion.code,
     // Both claim the admin, the strongest role: a real admin, a wrong secret or a past expiry.
     forgedToken: await issueToken(
       { secret: "not-the-api-secret-but-at-least-32-characters" },

@@ -149,3 +149,58 @@ export async function listPromotions(
     nextCursor: rows.length > input.limit && last ? encodeCursor([last.code]) : null,
   };
 }
+
+export const UpdatePromotionInput = z
+  .strictObject({
+    active: z.optional(z.boolean()),
+    endsAt: z.optional(Instant),
+    usageLimit: z.optional(Count),
+    perCustomerLimit: z.optional(Count),
+  })
+  .check(z.refine((u) => Object.keys(u).length > 0, "at least one field to change"));
+export type UpdatePromotionInput = z.infer<typeof UpdatePromotionInput>;
+
+const columnByField: Record<keyof UpdatePromotionInput, string> = {
+  active: "active",
+  endsAt: "ends_at",
+  usageLimit: "usage_limit",
+  perCustomerLimit: "per_customer_limit",
+};
+
+/**
+ * Changes what may change while a promotion runs: whether it is active, when it ends, its limits.
+ * A usage limit below the uses already taken is refused with 409 PROMOTION_EXHAUSTED (it would
+ * break `used <= usageLimit`), an end before the start with 400 VALIDATION_FAILED.
+ */
+export async function updatePromotion(
+  db: Queryable,
+  code: string,
+  input: UpdatePromotionInput,
+): Promise<Promotion> {
+  const current = await getPromotion(db, code);
+  if (input.usageLimit != null && input.usageLimit < current.used) {
+    throw new DomainError("PROMOTION_EXHAUSTED", {
+      code,
+      used: current.used,
+      usageLimit: input.usageLimit,
+    });
+  }
+  if (
+    input.endsAt &&
+    current.startsAt &&
+    Date.parse(input.endsAt) <= Date.parse(current.startsAt)
+  ) {
+    throw new DomainError("VALIDATION_FAILED", {
+      in: "body",
+      issues: [{ path: "endsAt", message: "must be after startsAt" }],
+    });
+  }
+  const fields = Object.keys(input) as (keyof UpdatePromotionInput)[];
+  const sets = fields.map((f, i) => `${columnByField[f]} = $${i + 2}`);
+  const { rows } = await db.query(
+    `UPDATE promotions SET ${sets.join(", ")} WHERE code = $1 RETURNING ${promotionColumns}`,
+    [code, ...fields.map((f) => input[f])],
+  );
+  if (!rows[0]) throw notFound("Promotion", { code });
+  return fromRow(rows[0]);
+}

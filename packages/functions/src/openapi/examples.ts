@@ -16,6 +16,20 @@ const product = {
   availableFrom: null,
 };
 
+const promotion = {
+  code: "FLASH-10",
+  kind: "percent",
+  value: 10,
+  currency: null,
+  minSubtotalCents: 2000,
+  startsAt: "2026-12-04T09:00:00.000Z",
+  endsAt: "2026-12-04T21:00:00.000Z",
+  usageLimit: 100,
+  perCustomerLimit: 1,
+  used: 0,
+  active: true,
+};
+
 const address = {
   name: "Ann Example",
   line1: "1 Main St",
@@ -206,6 +220,10 @@ export const responseExamples: Record<string, unknown> = {
   },
   "POST /customers/{id}/wallet/transactions": { balanceCents: 10000, transaction: walletTopUp },
   "POST /webhooks/stripe": { received: true, outcome: "applied" },
+  "POST /promotions": promotion,
+  "GET /promotions": { items: [promotion], nextCursor: null },
+  "GET /promotions/{code}": { ...promotion, used: 37 },
+  "PATCH /promotions/{code}": { ...promotion, used: 37, usageLimit: 150 },
   "POST /orders/{id}/release": {
     ...heldOrder,
     status: "placed",
@@ -264,6 +282,17 @@ export const requestExamples: Record<string, unknown> = {
     reason: "top_up",
     note: "gift card GC-1234",
   },
+  "POST /promotions": {
+    code: "FLASH-10",
+    kind: "percent",
+    value: 10,
+    minSubtotalCents: 2000,
+    startsAt: "2026-12-04T09:00:00Z",
+    endsAt: "2026-12-04T21:00:00Z",
+    usageLimit: 100,
+    perCustomerLimit: 1,
+  },
+  "PATCH /promotions/{code}": { usageLimit: 150 },
   "POST /webhooks/stripe": {
     id: "evt_3QkFf2Lz9yQ1aB2c0d4e5f6g",
     object: "event",

@@ -119,6 +119,10 @@ export const ACCESS: Record<RouteKey, "public" | "optional" | "authenticated" | 
   "GET /me/wallet": "roles",
   "GET /customers/{id}/wallet": "roles",
   "POST /customers/{id}/wallet/transactions": "roles",
+  "POST /promotions": "roles",
+  "GET /promotions": "roles",
+  "GET /promotions/{code}": "roles",
+  "PATCH /promotions/{code}": "roles",
   "POST /webhooks/stripe": "public",
 };
 
@@ -239,6 +243,17 @@ export const TEMPLATES: Record<RouteKey, Template> = {
     role: "ops",
     path: (w) => ({ id: w.users.customer.id }),
     body: () => ({ amountCents: 100, reason: "goodwill", note: "fuzz" }),
+  },
+  "POST /promotions": {
+    role: "admin",
+    body: () => ({ code: "FUZZ-10", kind: "percent", value: 10, usageLimit: 5 }),
+  },
+  "GET /promotions": { role: "admin", query: "limit=5" },
+  "GET /promotions/{code}": { role: "admin", path: () => ({ code: "FUZZ-10" }) },
+  "PATCH /promotions/{code}": {
+    role: "admin",
+    path: () => ({ code: "FUZZ-10" }),
+    body: () => ({ active: false, usageLimit: 7 }),
   },
   // Its body is bytes under Stripe's signature, not a JSON document of ours: without a valid
   // signature every body is refused alike (INVALID_SIGNATURE), so the JSON body tables leave it out
