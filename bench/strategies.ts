@@ -119,8 +119,9 @@ function applicationCheckout(step: StockStep) {
       const orderId = randomUUID();
       const shipping = JSON.stringify(address(p.tag));
       await client.query(
-        `INSERT INTO orders (id, customer_id, cart_id, status, total_cents, currency, shipping_address, fingerprint)
-         VALUES ($1, $2, $3, 'placed', 1000, 'EUR', $4, $5)`,
+        `INSERT INTO orders (id, customer_id, cart_id, status, subtotal_cents, total_cents, currency,
+                             shipping_address, fingerprint)
+         VALUES ($1, $2, $3, 'placed', 1000, 1000, 'EUR', $4, $5)`,
         [orderId, cart.customerId, cart.cartId, shipping, `${cart.customerId}|${p.sku}`],
       );
       await client.query(

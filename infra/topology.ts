@@ -124,6 +124,18 @@ export const routes = [
     handler: `${http}/cart.removeItem`,
     needs: api,
   },
+  {
+    method: "PUT",
+    path: "/carts/{id}/promotion",
+    handler: `${http}/cart.applyPromotion`,
+    needs: api,
+  },
+  {
+    method: "DELETE",
+    path: "/carts/{id}/promotion",
+    handler: `${http}/cart.removePromotion`,
+    needs: api,
+  },
 
   {
     method: "POST",

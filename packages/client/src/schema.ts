@@ -373,6 +373,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/carts/{id}/promotion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put a coupon code on the cart (replacing any other); checkout redeems it
+         * @description Anyone. With a bearer token the cart is the caller's, and invisible to everyone else; a bad token is refused.
+         */
+        put: operations["cart.applyPromotion"];
+        post?: never;
+        /**
+         * Take the coupon code off the cart
+         * @description Anyone. With a bearer token the cart is the caller's, and invisible to everyone else; a bad token is refused.
+         */
+        delete: operations["cart.removePromotion"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/checkout": {
         parameters: {
             query?: never;
@@ -573,6 +597,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/promotions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Promotions, by code, a page at a time
+         * @description Roles: admin (bearer token).
+         */
+        get: operations["promotions.list"];
+        put?: never;
+        /**
+         * Create a coupon code: percent or fixed, with its window, minimum and limits
+         * @description Roles: admin (bearer token).
+         */
+        post: operations["promotions.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/promotions/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One promotion, with the uses taken
+         * @description Roles: admin (bearer token).
+         */
+        get: operations["promotions.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Turn a promotion off or on, end it, or change its limits
+         * @description Roles: admin (bearer token).
+         */
+        patch: operations["promotions.update"];
+        trace?: never;
+    };
     "/webhooks/stripe": {
         parameters: {
             query?: never;
@@ -666,6 +738,12 @@ export interface components {
             status: "open" | "checked_out";
             items: components["schemas"]["CartItem"][];
             subtotalCents: number;
+            promotion: {
+                code: string;
+                discountCents: number;
+            } | null;
+            discountCents: number;
+            totalCents: number;
             currency: string;
         };
         CartItem: {
@@ -683,6 +761,9 @@ export interface components {
             /** Format: uuid */
             customerId: string;
             lines: components["schemas"]["OrderLine"][];
+            subtotalCents: number;
+            discountCents: number;
+            promotionCode: string | null;
             totalCents: number;
             currency: string;
             shippingAddress: components["schemas"]["Address"];
@@ -1924,7 +2005,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2106,7 +2187,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2405,7 +2486,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2584,7 +2665,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2784,7 +2865,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2861,6 +2942,9 @@ export interface operations {
                      *       "status": "open",
                      *       "items": [],
                      *       "subtotalCents": 0,
+                     *       "promotion": null,
+                     *       "discountCents": 0,
+                     *       "totalCents": 0,
                      *       "currency": "EUR"
                      *     }
                      */
@@ -2954,6 +3038,12 @@ export interface operations {
                      *         }
                      *       ],
                      *       "subtotalCents": 3998,
+                     *       "promotion": {
+                     *         "code": "FLASH-10",
+                     *         "discountCents": 400
+                     *       },
+                     *       "discountCents": 400,
+                     *       "totalCents": 3598,
                      *       "currency": "EUR"
                      *     }
                      */
@@ -3000,7 +3090,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3099,6 +3189,12 @@ export interface operations {
                      *         }
                      *       ],
                      *       "subtotalCents": 3998,
+                     *       "promotion": {
+                     *         "code": "FLASH-10",
+                     *         "discountCents": 400
+                     *       },
+                     *       "discountCents": 400,
+                     *       "totalCents": 3598,
                      *       "currency": "EUR"
                      *     }
                      */
@@ -3149,7 +3245,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3178,7 +3274,7 @@ export interface operations {
              *
              *     `CART_LINE_LIMIT`: more than 100 different products in one cart
              *
-             *     `CURRENCY_MISMATCH`: products priced in different currencies in one cart, or paying with store credit for a cart in another currency than the wallet's
+             *     `CURRENCY_MISMATCH`: products priced in different currencies in one cart, paying with store credit for a cart in another currency than the wallet's, or a promotion in another currency than the cart's; nothing changed
              */
             409: {
                 headers: {
@@ -3277,6 +3373,12 @@ export interface operations {
                      *       "status": "open",
                      *       "items": [],
                      *       "subtotalCents": 0,
+                     *       "promotion": {
+                     *         "code": "FLASH-10",
+                     *         "discountCents": 0
+                     *       },
+                     *       "discountCents": 0,
+                     *       "totalCents": 0,
                      *       "currency": "EUR"
                      *     }
                      */
@@ -3323,7 +3425,363 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `CART_CLOSED`: changing or checking out a cart that is already an order */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "CART_CLOSED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "cart.applyPromotion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "flash-10"
+                 *     }
+                 */
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Put a coupon code on the cart (replacing any other); checkout redeems it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "3f8e2d1c-6b5a-4c9d-8e7f-1a2b3c4d5e6f",
+                     *       "status": "open",
+                     *       "items": [
+                     *         {
+                     *           "sku": "TEE-BLK-M",
+                     *           "name": "Black T-shirt (M)",
+                     *           "quantity": 2,
+                     *           "unitPriceCents": 1999,
+                     *           "lineTotalCents": 3998
+                     *         }
+                     *       ],
+                     *       "subtotalCents": 3998,
+                     *       "promotion": {
+                     *         "code": "FLASH-10",
+                     *         "discountCents": 400
+                     *       },
+                     *       "discountCents": 400,
+                     *       "totalCents": 3598,
+                     *       "currency": "EUR"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Cart"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             *
+             *     `MALFORMED_PATH`: the path is not valid percent-encoding
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "MALFORMED_PATH";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /**
+             * @description `PROMOTION_INACTIVE`: applying or redeeming a promotion before its `startsAt`, from its `endsAt` on, or while it is not `active`; `details: {code, active, startsAt, endsAt}`; nothing changed
+             *
+             *     `PROMOTION_MIN_SUBTOTAL`: applying or redeeming a promotion on a cart whose subtotal is under its `minSubtotalCents`; `details: {code, minSubtotalCents, subtotalCents}`; nothing changed
+             *
+             *     `PROMOTION_EXHAUSTED`: applying or redeeming a promotion whose `usageLimit` is reached, or lowering `usageLimit` below the uses taken; `details: {code, used, usageLimit}`; nothing changed
+             *
+             *     `PROMOTION_ALREADY_USED`: applying or redeeming a promotion that this customer's orders (not cancelled) already carry `perCustomerLimit` times; `details: {code, perCustomerLimit}`; nothing changed
+             *
+             *     `CART_CLOSED`: changing or checking out a cart that is already an order
+             *
+             *     `CURRENCY_MISMATCH`: products priced in different currencies in one cart, paying with store credit for a cart in another currency than the wallet's, or a promotion in another currency than the cart's; nothing changed
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PROMOTION_INACTIVE" | "PROMOTION_MIN_SUBTOTAL" | "PROMOTION_EXHAUSTED" | "PROMOTION_ALREADY_USED" | "CART_CLOSED" | "CURRENCY_MISMATCH";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "cart.removePromotion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Take the coupon code off the cart */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "3f8e2d1c-6b5a-4c9d-8e7f-1a2b3c4d5e6f",
+                     *       "status": "open",
+                     *       "items": [
+                     *         {
+                     *           "sku": "TEE-BLK-M",
+                     *           "name": "Black T-shirt (M)",
+                     *           "quantity": 2,
+                     *           "unitPriceCents": 1999,
+                     *           "lineTotalCents": 3998
+                     *         }
+                     *       ],
+                     *       "subtotalCents": 3998,
+                     *       "promotion": null,
+                     *       "discountCents": 0,
+                     *       "totalCents": 3998,
+                     *       "currency": "EUR"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Cart"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_PATH`: the path is not valid percent-encoding
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_PATH";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3465,7 +3923,10 @@ export interface operations {
                      *           "unitPriceCents": 1999
                      *         }
                      *       ],
-                     *       "totalCents": 3998,
+                     *       "subtotalCents": 3998,
+                     *       "discountCents": 400,
+                     *       "promotionCode": "FLASH-10",
+                     *       "totalCents": 3598,
                      *       "currency": "EUR",
                      *       "shippingAddress": {
                      *         "name": "Ann Example",
@@ -3479,7 +3940,7 @@ export interface operations {
                      *       "payment": {
                      *         "method": "cash_on_delivery",
                      *         "status": "pending",
-                     *         "amountCents": 3998,
+                     *         "amountCents": 3598,
                      *         "refundedCents": 0,
                      *         "clientSecret": null
                      *       },
@@ -3577,7 +4038,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3596,7 +4057,15 @@ export interface operations {
                 };
             };
             /**
-             * @description `INSUFFICIENT_STOCK`: cart: `details: {sku, requested, available}`; adjustment below 0: the same; checkout: `details: {lines: [{sku, requested, available}]}` listing every short line
+             * @description `PROMOTION_INACTIVE`: applying or redeeming a promotion before its `startsAt`, from its `endsAt` on, or while it is not `active`; `details: {code, active, startsAt, endsAt}`; nothing changed
+             *
+             *     `PROMOTION_MIN_SUBTOTAL`: applying or redeeming a promotion on a cart whose subtotal is under its `minSubtotalCents`; `details: {code, minSubtotalCents, subtotalCents}`; nothing changed
+             *
+             *     `PROMOTION_EXHAUSTED`: applying or redeeming a promotion whose `usageLimit` is reached, or lowering `usageLimit` below the uses taken; `details: {code, used, usageLimit}`; nothing changed
+             *
+             *     `PROMOTION_ALREADY_USED`: applying or redeeming a promotion that this customer's orders (not cancelled) already carry `perCustomerLimit` times; `details: {code, perCustomerLimit}`; nothing changed
+             *
+             *     `INSUFFICIENT_STOCK`: cart: `details: {sku, requested, available}`; adjustment below 0: the same; checkout: `details: {lines: [{sku, requested, available}]}` listing every short line
              *
              *     `CART_CLOSED`: changing or checking out a cart that is already an order
              *
@@ -3606,7 +4075,7 @@ export interface operations {
              *
              *     `NOT_YET_AVAILABLE`: putting in a cart, or checking out, a product before its `availableFrom`; `details: {sku, availableFrom}`; nothing changed
              *
-             *     `CURRENCY_MISMATCH`: products priced in different currencies in one cart, or paying with store credit for a cart in another currency than the wallet's
+             *     `CURRENCY_MISMATCH`: products priced in different currencies in one cart, paying with store credit for a cart in another currency than the wallet's, or a promotion in another currency than the cart's; nothing changed
              *
              *     `PAYMENT_METHOD_UNAVAILABLE`: checkout by card while Stripe is not configured (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`); nothing changed
              */
@@ -3618,7 +4087,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INSUFFICIENT_STOCK" | "CART_CLOSED" | "PRICE_CHANGED" | "PURCHASE_LIMIT" | "NOT_YET_AVAILABLE" | "CURRENCY_MISMATCH" | "PAYMENT_METHOD_UNAVAILABLE";
+                            code: "PROMOTION_INACTIVE" | "PROMOTION_MIN_SUBTOTAL" | "PROMOTION_EXHAUSTED" | "PROMOTION_ALREADY_USED" | "INSUFFICIENT_STOCK" | "CART_CLOSED" | "PRICE_CHANGED" | "PURCHASE_LIMIT" | "NOT_YET_AVAILABLE" | "CURRENCY_MISMATCH" | "PAYMENT_METHOD_UNAVAILABLE";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -3739,7 +4208,10 @@ export interface operations {
                      *               "unitPriceCents": 1999
                      *             }
                      *           ],
-                     *           "totalCents": 3998,
+                     *           "subtotalCents": 3998,
+                     *           "discountCents": 400,
+                     *           "promotionCode": "FLASH-10",
+                     *           "totalCents": 3598,
                      *           "currency": "EUR",
                      *           "shippingAddress": {
                      *             "name": "Ann Example",
@@ -3753,7 +4225,7 @@ export interface operations {
                      *           "payment": {
                      *             "method": "cash_on_delivery",
                      *             "status": "pending",
-                     *             "amountCents": 3998,
+                     *             "amountCents": 3598,
                      *             "refundedCents": 0,
                      *             "clientSecret": null
                      *           },
@@ -3882,7 +4354,10 @@ export interface operations {
                      *           "unitPriceCents": 1999
                      *         }
                      *       ],
-                     *       "totalCents": 3998,
+                     *       "subtotalCents": 3998,
+                     *       "discountCents": 400,
+                     *       "promotionCode": "FLASH-10",
+                     *       "totalCents": 3598,
                      *       "currency": "EUR",
                      *       "shippingAddress": {
                      *         "name": "Ann Example",
@@ -3896,7 +4371,7 @@ export interface operations {
                      *       "payment": {
                      *         "method": "cash_on_delivery",
                      *         "status": "pending",
-                     *         "amountCents": 3998,
+                     *         "amountCents": 3598,
                      *         "refundedCents": 0,
                      *         "clientSecret": null
                      *       },
@@ -3954,7 +4429,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4051,7 +4526,10 @@ export interface operations {
                      *           "unitPriceCents": 1999
                      *         }
                      *       ],
-                     *       "totalCents": 3998,
+                     *       "subtotalCents": 3998,
+                     *       "discountCents": 400,
+                     *       "promotionCode": "FLASH-10",
+                     *       "totalCents": 3598,
                      *       "currency": "EUR",
                      *       "shippingAddress": {
                      *         "name": "Ann Example",
@@ -4065,8 +4543,8 @@ export interface operations {
                      *       "payment": {
                      *         "method": "store_credit",
                      *         "status": "refunded",
-                     *         "amountCents": 3998,
-                     *         "refundedCents": 3998,
+                     *         "amountCents": 3598,
+                     *         "refundedCents": 3598,
                      *         "clientSecret": null
                      *       },
                      *       "shipment": null,
@@ -4153,7 +4631,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4275,7 +4753,10 @@ export interface operations {
                      *           "unitPriceCents": 1999
                      *         }
                      *       ],
-                     *       "totalCents": 3998,
+                     *       "subtotalCents": 3998,
+                     *       "discountCents": 400,
+                     *       "promotionCode": "FLASH-10",
+                     *       "totalCents": 3598,
                      *       "currency": "EUR",
                      *       "shippingAddress": {
                      *         "name": "Ann Example",
@@ -4294,7 +4775,7 @@ export interface operations {
                      *       "payment": {
                      *         "method": "cash_on_delivery",
                      *         "status": "pending",
-                     *         "amountCents": 3998,
+                     *         "amountCents": 3598,
                      *         "refundedCents": 0,
                      *         "clientSecret": null
                      *       },
@@ -4374,7 +4855,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4494,7 +4975,10 @@ export interface operations {
                      *           "unitPriceCents": 1999
                      *         }
                      *       ],
-                     *       "totalCents": 3998,
+                     *       "subtotalCents": 3998,
+                     *       "discountCents": 400,
+                     *       "promotionCode": "FLASH-10",
+                     *       "totalCents": 3598,
                      *       "currency": "EUR",
                      *       "shippingAddress": {
                      *         "name": "Ann Example",
@@ -4508,7 +4992,7 @@ export interface operations {
                      *       "payment": {
                      *         "method": "cash_on_delivery",
                      *         "status": "pending",
-                     *         "amountCents": 3998,
+                     *         "amountCents": 3598,
                      *         "refundedCents": 0,
                      *         "clientSecret": null
                      *       },
@@ -4602,7 +5086,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4724,7 +5208,10 @@ export interface operations {
                      *           "unitPriceCents": 1999
                      *         }
                      *       ],
-                     *       "totalCents": 3998,
+                     *       "subtotalCents": 3998,
+                     *       "discountCents": 400,
+                     *       "promotionCode": "FLASH-10",
+                     *       "totalCents": 3598,
                      *       "currency": "EUR",
                      *       "shippingAddress": {
                      *         "name": "Ann Example",
@@ -4738,7 +5225,7 @@ export interface operations {
                      *       "payment": {
                      *         "method": "cash_on_delivery",
                      *         "status": "paid",
-                     *         "amountCents": 3998,
+                     *         "amountCents": 3598,
                      *         "refundedCents": 0,
                      *         "clientSecret": null
                      *       },
@@ -4832,7 +5319,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4926,17 +5413,17 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "balanceCents": 6002,
+                     *       "balanceCents": 6402,
                      *       "currency": "EUR",
                      *       "items": [
                      *         {
                      *           "id": 42,
                      *           "at": "2026-12-01T10:15:30.123Z",
-                     *           "amountCents": -3998,
+                     *           "amountCents": -3598,
                      *           "reason": "order_payment",
                      *           "orderId": "7d1f6a52-3c2e-4b8e-9a3f-2f6c1d8e4b90",
                      *           "note": null,
-                     *           "balanceAfterCents": 6002
+                     *           "balanceAfterCents": 6402
                      *         },
                      *         {
                      *           "id": 41,
@@ -5151,7 +5638,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5337,7 +5824,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `NOT_FOUND`: no such route, product, cart or order, or one that belongs to someone else */
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5347,6 +5834,749 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "promotions.list": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Promotions, by code, a page at a time */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "code": "FLASH-10",
+                     *           "kind": "percent",
+                     *           "value": 10,
+                     *           "currency": null,
+                     *           "minSubtotalCents": 2000,
+                     *           "startsAt": "2026-12-04T09:00:00.000Z",
+                     *           "endsAt": "2026-12-04T21:00:00.000Z",
+                     *           "usageLimit": 100,
+                     *           "perCustomerLimit": 1,
+                     *           "used": 0,
+                     *           "active": true
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            code: string;
+                            /** @enum {string} */
+                            kind: "percent" | "fixed";
+                            value: number;
+                            currency: string | null;
+                            minSubtotalCents: number;
+                            startsAt: string | null;
+                            endsAt: string | null;
+                            usageLimit: number | null;
+                            perCustomerLimit: number | null;
+                            used: number;
+                            active: boolean;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `INVALID_CURSOR`: a pagination cursor this API did not issue
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "INVALID_CURSOR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: a valid token whose role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "promotions.create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "FLASH-10",
+                 *       "kind": "percent",
+                 *       "value": 10,
+                 *       "minSubtotalCents": 2000,
+                 *       "startsAt": "2026-12-04T09:00:00Z",
+                 *       "endsAt": "2026-12-04T21:00:00Z",
+                 *       "usageLimit": 100,
+                 *       "perCustomerLimit": 1
+                 *     }
+                 */
+                "application/json": {
+                    code: string;
+                    /** @enum {string} */
+                    kind: "percent" | "fixed";
+                    value: number;
+                    currency?: string;
+                    /** @default 0 */
+                    minSubtotalCents?: number;
+                    /** @default null */
+                    startsAt?: string | null;
+                    /** @default null */
+                    endsAt?: string | null;
+                    /** @default null */
+                    usageLimit?: number | null;
+                    /** @default null */
+                    perCustomerLimit?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Create a coupon code: percent or fixed, with its window, minimum and limits */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "FLASH-10",
+                     *       "kind": "percent",
+                     *       "value": 10,
+                     *       "currency": null,
+                     *       "minSubtotalCents": 2000,
+                     *       "startsAt": "2026-12-04T09:00:00.000Z",
+                     *       "endsAt": "2026-12-04T21:00:00.000Z",
+                     *       "usageLimit": 100,
+                     *       "perCustomerLimit": 1,
+                     *       "used": 0,
+                     *       "active": true
+                     *     }
+                     */
+                    "application/json": {
+                        code: string;
+                        /** @enum {string} */
+                        kind: "percent" | "fixed";
+                        value: number;
+                        currency: string | null;
+                        minSubtotalCents: number;
+                        startsAt: string | null;
+                        endsAt: string | null;
+                        usageLimit: number | null;
+                        perCustomerLimit: number | null;
+                        used: number;
+                        active: boolean;
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: a valid token whose role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `PROMOTION_EXISTS`: a promotion with that code exists (codes are matched case-insensitively) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PROMOTION_EXISTS";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "promotions.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One promotion, with the uses taken */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "FLASH-10",
+                     *       "kind": "percent",
+                     *       "value": 10,
+                     *       "currency": null,
+                     *       "minSubtotalCents": 2000,
+                     *       "startsAt": "2026-12-04T09:00:00.000Z",
+                     *       "endsAt": "2026-12-04T21:00:00.000Z",
+                     *       "usageLimit": 100,
+                     *       "perCustomerLimit": 1,
+                     *       "used": 37,
+                     *       "active": true
+                     *     }
+                     */
+                    "application/json": {
+                        code: string;
+                        /** @enum {string} */
+                        kind: "percent" | "fixed";
+                        value: number;
+                        currency: string | null;
+                        minSubtotalCents: number;
+                        startsAt: string | null;
+                        endsAt: string | null;
+                        usageLimit: number | null;
+                        perCustomerLimit: number | null;
+                        used: number;
+                        active: boolean;
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_PATH`: the path is not valid percent-encoding
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_PATH";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: a valid token whose role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "promotions.update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "usageLimit": 150
+                 *     }
+                 */
+                "application/json": {
+                    active?: boolean;
+                    endsAt?: string | null;
+                    usageLimit?: number | null;
+                    perCustomerLimit?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Turn a promotion off or on, end it, or change its limits */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "FLASH-10",
+                     *       "kind": "percent",
+                     *       "value": 10,
+                     *       "currency": null,
+                     *       "minSubtotalCents": 2000,
+                     *       "startsAt": "2026-12-04T09:00:00.000Z",
+                     *       "endsAt": "2026-12-04T21:00:00.000Z",
+                     *       "usageLimit": 150,
+                     *       "perCustomerLimit": 1,
+                     *       "used": 37,
+                     *       "active": true
+                     *     }
+                     */
+                    "application/json": {
+                        code: string;
+                        /** @enum {string} */
+                        kind: "percent" | "fixed";
+                        value: number;
+                        currency: string | null;
+                        minSubtotalCents: number;
+                        startsAt: string | null;
+                        endsAt: string | null;
+                        usageLimit: number | null;
+                        perCustomerLimit: number | null;
+                        used: number;
+                        active: boolean;
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             *
+             *     `MALFORMED_PATH`: the path is not valid percent-encoding
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "MALFORMED_PATH";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: a valid token whose role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `PROMOTION_EXHAUSTED`: applying or redeeming a promotion whose `usageLimit` is reached, or lowering `usageLimit` below the uses taken; `details: {code, used, usageLimit}`; nothing changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PROMOTION_EXHAUSTED";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

@@ -21,3 +21,19 @@ CREATE TABLE promotions (
   CHECK (usage_limit IS NULL OR used <= usage_limit),
   CHECK (starts_at IS NULL OR ends_at IS NULL OR starts_at < ends_at)
 );
+
+-- The code a customer applied to a cart, redeemed when the cart is checked out.
+ALTER TABLE carts ADD COLUMN promotion_code text REFERENCES promotions (code);
+
+-- What an order cost before and after its discount: total_cents stays what is paid.
+ALTER TABLE orders
+  ADD COLUMN subtotal_cents bigint,
+  ADD COLUMN discount_cents bigint NOT NULL DEFAULT 0 CHECK (discount_cents >= 0),
+  ADD COLUMN promotion_code text REFERENCES promotions (code);
+UPDATE orders SET subtotal_cents = total_cents;
+ALTER TABLE orders
+  ALTER COLUMN subtotal_cents SET NOT NULL,
+  ADD CHECK (total_cents = subtotal_cents - discount_cents);
+-- A customer's uses of a code: counted under the promotion's row lock at every checkout with it.
+CREATE INDEX orders_promotion_customer ON orders (promotion_code, customer_id)
+  WHERE promotion_code IS NOT NULL;

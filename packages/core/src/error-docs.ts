@@ -21,13 +21,20 @@ export const whenAnswered: Record<ErrorCode, string> = {
   INSUFFICIENT_FUNDS:
     "checkout with store credit, or a wallet debit, that the balance does not cover; `details: {balanceCents, requiredCents}`; nothing changed",
   FORBIDDEN: "a valid token whose role may not do this",
-  NOT_FOUND: "no such route, product, cart or order, or one that belongs to someone else",
+  NOT_FOUND:
+    "no such route, product, cart, order or promotion code, or one that belongs to someone else",
   METHOD_NOT_ALLOWED: "a known path with another method (`Allow` header lists them)",
   EMAIL_TAKEN: "register or staff creation with an email in use (case-insensitive)",
   SKU_EXISTS: "a product with that SKU exists",
   PROMOTION_EXISTS: "a promotion with that code exists (codes are matched case-insensitively)",
+  PROMOTION_INACTIVE:
+    "applying or redeeming a promotion before its `startsAt`, from its `endsAt` on, or while it is not `active`; `details: {code, active, startsAt, endsAt}`; nothing changed",
+  PROMOTION_MIN_SUBTOTAL:
+    "applying or redeeming a promotion on a cart whose subtotal is under its `minSubtotalCents`; `details: {code, minSubtotalCents, subtotalCents}`; nothing changed",
   PROMOTION_EXHAUSTED:
     "applying or redeeming a promotion whose `usageLimit` is reached, or lowering `usageLimit` below the uses taken; `details: {code, used, usageLimit}`; nothing changed",
+  PROMOTION_ALREADY_USED:
+    "applying or redeeming a promotion that this customer's orders (not cancelled) already carry `perCustomerLimit` times; `details: {code, perCustomerLimit}`; nothing changed",
   INSUFFICIENT_STOCK:
     "cart: `details: {sku, requested, available}`; adjustment below 0: the same; checkout: `details: {lines: [{sku, requested, available}]}` listing every short line",
   CART_CLOSED: "changing or checking out a cart that is already an order",
@@ -39,7 +46,7 @@ export const whenAnswered: Record<ErrorCode, string> = {
     "putting in a cart, or checking out, a product before its `availableFrom`; `details: {sku, availableFrom}`; nothing changed",
   CART_LINE_LIMIT: "more than 100 different products in one cart",
   CURRENCY_MISMATCH:
-    "products priced in different currencies in one cart, or paying with store credit for a cart in another currency than the wallet's",
+    "products priced in different currencies in one cart, paying with store credit for a cart in another currency than the wallet's, or a promotion in another currency than the cart's; nothing changed",
   INVALID_STATE:
     "a step the order's status does not allow: cancelling one that is `shipped`, `delivered` or `cancelled`, shipping one that is not `confirmed`, delivering one that is not `shipped`, releasing one that is not `on_hold`; `details: {orderId, status, allowed}`",
   PAYMENT_METHOD_UNAVAILABLE:

@@ -54,9 +54,21 @@ export const errorRegistry = {
   EMAIL_TAKEN: { kind: "conflict", message: "An account with this email already exists" },
   SKU_EXISTS: { kind: "conflict", message: "A product with SKU {sku} exists" },
   PROMOTION_EXISTS: { kind: "conflict", message: "A promotion with code {code} exists" },
+  PROMOTION_INACTIVE: {
+    kind: "conflict",
+    message: "Promotion {code} is not running now",
+  },
+  PROMOTION_MIN_SUBTOTAL: {
+    kind: "conflict",
+    message: "Promotion {code} needs a subtotal of at least {minSubtotalCents}",
+  },
   PROMOTION_EXHAUSTED: {
     kind: "conflict",
     message: "Every use of promotion {code} is taken",
+  },
+  PROMOTION_ALREADY_USED: {
+    kind: "conflict",
+    message: "You have used promotion {code} as often as it allows",
   },
   INSUFFICIENT_STOCK: { kind: "conflict", message: "Not enough stock" },
   CART_CLOSED: { kind: "conflict", message: "The cart has already been checked out" },

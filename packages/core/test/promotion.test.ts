@@ -1,11 +1,10 @@
 /**
- * Promotions in the domain: the discount rule, and codes created, read and listed against the real
- * Postgres. (Redemption at checkout comes with the routes.)
+ * Promotions in the domain: the discount rule (promotion_discount.sql), and codes created, read
+ * and listed against the real Postgres. Redemption at checkout: packages/functions/test/promotions.test.ts.
  */
 import {
   CreatePromotionInput,
   createPromotion,
-  discountCents,
   getPromotion,
   listPromotions,
 } from "@flashstock/core/promotion/index";
@@ -28,8 +27,12 @@ describe("the discount rule", () => {
     ["fixed", 500, 0, 0],
   ] as const)(
     "%s %i of %i is %i (half up, never above the subtotal)",
-    (kind, value, subtotal, expected) => {
-      expect(discountCents({ kind, value }, subtotal)).toBe(expected);
+    async (kind, value, subtotal, expected) => {
+      const { rows } = await t.db.query<{ discount: number }>(
+        "SELECT promotion_discount($1, $2, $3)::int AS discount",
+        [kind, value, subtotal],
+      );
+      expect(rows[0]?.discount).toBe(expected);
     },
   );
 });

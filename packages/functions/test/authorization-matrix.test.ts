@@ -268,6 +268,19 @@ const MATRIX = {
     success: 200,
     request: async () => ({ url: `/carts/${await anonymousCart({ [w.sku]: 1 })}/items/${w.sku}` }),
   },
+  "PUT /carts/{id}/promotion": {
+    who: "same",
+    success: 200,
+    request: async () => ({
+      url: `/carts/${await anonymousCart({ [w.sku]: 1 })}/promotion`,
+      body: { code: w.promotion },
+    }),
+  },
+  "DELETE /carts/{id}/promotion": {
+    who: "same",
+    success: 200,
+    request: async () => ({ url: `/carts/${await anonymousCart()}/promotion` }),
+  },
   "POST /checkout": {
     who: "customer",
     success: 201,
@@ -505,6 +518,10 @@ describe("one customer's cart and orders, seen by another", () => {
   beforeAll(async () => {
     [owner, other] = await Promise.all([createUser(t.db), createUser(t.db)]);
     sku = (await createTestProduct(t.db, { available: 1000 })).sku;
+    await createPromotion(
+      t.db,
+      CreatePromotionInput.parse({ code: "HIDDEN-5", kind: "percent", value: 5 }),
+    );
   });
 
   it("hides a customer's open cart from another customer on every cart route and at checkout (404), changing nothing", async () => {
@@ -520,6 +537,11 @@ describe("one customer's cart and orders, seen by another", () => {
         body: { quantity: 5 },
       }),
       delete: await call("DELETE", `/carts/${cartId}/items/${sku}`, { token: other.token }),
+      applyPromotion: await call("PUT", `/carts/${cartId}/promotion`, {
+        token: other.token,
+        body: { code: "HIDDEN-5" },
+      }),
+      removePromotion: await call("DELETE", `/carts/${cartId}/promotion`, { token: other.token }),
       checkout: await checkout(other, cartId),
     };
 
@@ -533,8 +555,8 @@ describe("one customer's cart and orders, seen by another", () => {
     expect(mine.body).toMatchObject({ status: "open", items: [{ sku, quantity: 2 }] });
     reportScenario("another customer's cart", {
       injected:
-        "GET, PUT item, DELETE item and checkout of one customer's cart with another's token",
-      checked: "4 x 404 NOT_FOUND, no owner id in any answer, every table byte-identical",
+        "GET, PUT item, DELETE item, PUT and DELETE promotion and checkout of one customer's cart with another's token",
+      checked: "6 x 404 NOT_FOUND, no owner id in any answer, every table byte-identical",
     });
   });
 

@@ -55,6 +55,9 @@ describe("POST /carts and GET /carts/{id}", () => {
       status: "open",
       items: [],
       subtotalCents: 0,
+      promotion: null,
+      discountCents: 0,
+      totalCents: 0,
       currency: "EUR",
     });
     const read = await getCart(created.body.id);
@@ -138,6 +141,9 @@ describe("PUT /carts/{id}/items/{sku}", () => {
         { sku: a.sku, name: "Alpha", quantity: 2, unitPriceCents: 1250, lineTotalCents: 2500 },
       ],
       subtotalCents: 2500,
+      promotion: null,
+      discountCents: 0,
+      totalCents: 2500,
       currency: "EUR",
     });
     expect(second.status).toBe(200);
@@ -151,6 +157,9 @@ describe("PUT /carts/{id}/items/{sku}", () => {
         { sku: b.sku, name: "Beta", quantity: 3, unitPriceCents: 399, lineTotalCents: 1197 },
       ],
       subtotalCents: 6250 + 1197,
+      promotion: null,
+      discountCents: 0,
+      totalCents: 6250 + 1197,
       currency: "EUR",
     });
     expect((await getCart(cartId)).body).toEqual(changed.body);
@@ -376,6 +385,9 @@ describe("DELETE /carts/{id}/items/{sku}", () => {
       status: "open",
       items: [{ sku: b.sku, name: b.name, quantity: 1, unitPriceCents: 300, lineTotalCents: 300 }],
       subtotalCents: 300,
+      promotion: null,
+      discountCents: 0,
+      totalCents: 300,
       currency: "EUR",
     });
     expect((await getCart(cartId)).body).toEqual(r.body);

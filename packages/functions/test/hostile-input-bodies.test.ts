@@ -403,16 +403,15 @@ describe("wrong JSON types", () => {
     "rejects a value of the wrong JSON type in any field of a body sent to $key with 400 VALIDATION_FAILED naming that field",
     async ({ route }) => {
       // Prepare: attribute values may be strings, numbers or booleans; a category may be null,
-      // and so may an address's line2 (storefronts send either).
+      // and so may an address's line2 (storefronts send either) and a promotion's limits (null:
+      // no limit).
       const body = validBody(w, route);
+      const nullable = ["category", "shippingAddress.line2", "usageLimit", "perCustomerLimit"];
       const cases = typedFields(body)
         .filter(({ at }) => !(at[0] === "attributes" && at.length > 1))
         .flatMap(({ at, type }) =>
           (WRONG_TYPES[type] ?? [])
-            .filter(
-              (wrong) =>
-                !(["category", "shippingAddress.line2"].includes(at.join(".")) && wrong === null),
-            )
+            .filter((wrong) => !(nullable.includes(at.join(".")) && wrong === null))
             .map((wrong) => ({
               req: fromTemplate(w, route, { body: JSON.stringify(withField(body, at, wrong)) }),
               field: at.join("."),

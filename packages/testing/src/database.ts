@@ -132,6 +132,7 @@ export async function expectLedgerConsistent(db: Db): Promise<void> {
   expect(await orphanOrderLines(db)).toBe(0);
   await expectWalletsConsistent(db);
   await expectPurchaseLimitsHeld(db);
+  await expectPromotionsConsistent(db);
 }
 
 /** No customer holds more units of a SKU than its maxPerCustomer, over orders not cancelled. */
@@ -145,6 +146,40 @@ export async function expectPurchaseLimitsHeld(db: Db): Promise<void> {
      HAVING sum(l.quantity) > p.max_per_customer`,
   );
   expect(rows).toEqual([]);
+}
+
+/**
+ * The coupon invariants: every promotion's `used` is the number of orders not cancelled that carry
+ * it, and never above its usageLimit; no customer's orders carry a code more often than its
+ * perCustomerLimit; every order's discount is the rule's discount of its subtotal.
+ */
+export async function expectPromotionsConsistent(db: Db): Promise<void> {
+  const { rows: uses } = await db.query<{ code: string; used: number; orders: number }>(
+    `SELECT p.code, p.used,
+            (SELECT count(*)::int FROM orders o
+              WHERE o.promotion_code = p.code AND o.status <> 'cancelled') AS orders
+       FROM promotions p
+      WHERE p.used > coalesce(p.usage_limit, p.used)
+         OR p.used <> (SELECT count(*) FROM orders o
+                        WHERE o.promotion_code = p.code AND o.status <> 'cancelled')`,
+  );
+  expect(uses).toEqual([]);
+  const { rows: perCustomer } = await db.query(
+    `SELECT o.customer_id, o.promotion_code, count(*)::int AS uses, p.per_customer_limit
+       FROM orders o JOIN promotions p ON p.code = o.promotion_code
+      WHERE o.status <> 'cancelled' AND p.per_customer_limit IS NOT NULL
+      GROUP BY o.customer_id, o.promotion_code, p.per_customer_limit
+     HAVING count(*) > p.per_customer_limit`,
+  );
+  expect(perCustomer).toEqual([]);
+  const { rows: discounts } = await db.query(
+    `SELECT o.id, o.subtotal_cents, o.discount_cents, o.total_cents
+       FROM orders o LEFT JOIN promotions p ON p.code = o.promotion_code
+      WHERE o.total_cents <> o.subtotal_cents - o.discount_cents
+         OR o.discount_cents <> CASE WHEN p.code IS NULL THEN 0
+                                  ELSE promotion_discount(p.kind, p.value, o.subtotal_cents) END`,
+  );
+  expect(discounts).toEqual([]);
 }
 
 /**
@@ -268,6 +303,7 @@ export const WRITABLE_TABLES = [
   "wallets",
   "wallet_transactions",
   "payment_events",
+  "promotions",
 ];
 
 /**

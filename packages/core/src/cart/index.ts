@@ -2,7 +2,8 @@ import type { Principal } from "../auth/index.ts";
 import { DEFAULT_CURRENCY } from "../catalog/index.ts";
 import { isoInstant } from "../db/instant.ts";
 import type { Db, Queryable } from "../db/types.ts";
-import { DomainError, insufficientStockForSku, notFound } from "../error.ts";
+import { DomainError, type ErrorCode, insufficientStockForSku, notFound } from "../error.ts";
+import { PromotionCode } from "../promotion/index.ts";
 import * as z from "../zod.ts";
 
 /** Per line. Large enough for any retail basket, small enough that totals stay exact in a double. */
@@ -25,19 +26,36 @@ export const CartItem = z.object({
 });
 export type CartItem = z.infer<typeof CartItem>;
 
+export const CartPromotion = z.object({
+  code: z.string(),
+  /**
+   * What the code takes off this cart now (promotion_discount.sql): 0 while it would be refused at
+   * checkout for its window, currency or minimum subtotal.
+   */
+  discountCents: z.int(),
+});
+
 export const Cart = z.object({
   id: z.uuid(),
   status: z.enum(["open", "checked_out"]),
   items: z.array(CartItem),
   subtotalCents: z.int(),
+  promotion: z.nullable(CartPromotion),
+  discountCents: z.int(),
+  /** subtotalCents - discountCents, never below 0: what checkout charges if nothing changes. */
+  totalCents: z.int(),
   currency: z.string(),
 });
 export type Cart = z.infer<typeof Cart>;
+
+export const ApplyPromotionInput = z.strictObject({ code: PromotionCode });
+export type ApplyPromotionInput = z.infer<typeof ApplyPromotionInput>;
 
 interface CartRow {
   id: string;
   customer_id: string | null;
   status: Cart["status"];
+  promotion_code: string | null;
 }
 
 /**
@@ -56,7 +74,7 @@ const cartClosed = (id: string) => new DomainError("CART_CLOSED", { cartId: id }
 
 export async function createCart(db: Queryable, principal?: Principal): Promise<Cart> {
   const { rows } = await db.query<CartRow>(
-    "INSERT INTO carts (customer_id) VALUES ($1) RETURNING id, customer_id, status",
+    `INSERT INTO carts (customer_id) VALUES ($1) RETURNING ${cartColumns}`,
     [principal?.userId ?? null],
   );
   const cart = rows[0] as CartRow;
@@ -65,15 +83,17 @@ export async function createCart(db: Queryable, principal?: Principal): Promise<
     status: cart.status,
     items: [],
     subtotalCents: 0,
+    promotion: null,
+    discountCents: 0,
+    totalCents: 0,
     currency: DEFAULT_CURRENCY,
   };
 }
 
+const cartColumns = "id, customer_id, status, promotion_code";
+
 export async function getCart(db: Queryable, id: string, principal?: Principal): Promise<Cart> {
-  const { rows } = await db.query<CartRow>(
-    "SELECT id, customer_id, status FROM carts WHERE id = $1",
-    [id],
-  );
+  const { rows } = await db.query<CartRow>(`SELECT ${cartColumns} FROM carts WHERE id = $1`, [id]);
   return readCart(db, assertAccess(rows[0], id, principal));
 }
 
@@ -86,13 +106,96 @@ async function readCart(db: Queryable, cart: CartRow): Promise<Cart> {
       ORDER BY i.added_at, i.sku`,
     [cart.id],
   );
+  const subtotalCents = rows.reduce((sum, r) => sum + r.lineTotalCents, 0);
+  const currency = rows[0]?.currency ?? DEFAULT_CURRENCY;
+  const promotion = cart.promotion_code
+    ? await promotionOnCart(db, cart.promotion_code, subtotalCents, rows[0]?.currency ?? null)
+    : null;
+  const discountCents = promotion?.discountCents ?? 0;
   return {
     id: cart.id,
     status: cart.status,
     items: rows.map(({ currency: _c, ...item }) => item),
-    subtotalCents: rows.reduce((sum, r) => sum + r.lineTotalCents, 0),
-    currency: rows[0]?.currency ?? DEFAULT_CURRENCY,
+    subtotalCents,
+    promotion,
+    discountCents,
+    totalCents: subtotalCents - discountCents,
+    currency,
   };
+}
+
+/** The cart's code and what it takes off now, by the rule checkout applies (SQL, in one place). */
+async function promotionOnCart(
+  db: Queryable,
+  code: string,
+  subtotalCents: number,
+  currency: string | null,
+): Promise<z.infer<typeof CartPromotion>> {
+  const { rows } = await db.query<{ discountCents: number }>(
+    `SELECT CASE WHEN promotion_refusal(p, $2, $3, NULL, false) IS NULL
+                 THEN promotion_discount(p.kind, p.value, $2) ELSE 0 END::int AS "discountCents"
+       FROM promotions p WHERE p.code = $1`,
+    [code, subtotalCents, currency],
+  );
+  return { code, discountCents: rows[0]?.discountCents ?? 0 };
+}
+
+/**
+ * Puts a code on a cart, refused (nothing changed) as checkout would refuse it now: unknown 404
+ * NOT_FOUND, then promotion_refusal's 409s (inactive, currency, minimum, used up, the customer's
+ * uses taken). A cart holds one code; applying another replaces it. Checkout redeems it atomically.
+ */
+export async function applyPromotion(
+  db: Db,
+  id: string,
+  input: ApplyPromotionInput,
+  principal?: Principal,
+): Promise<Cart> {
+  return db.transaction(async (tx) => {
+    const cart = await lockOpenCart(tx, id, principal);
+    const current = await readCart(tx, cart);
+    const { rows } = await tx.query<{
+      refusal: { code: ErrorCode; details: Record<string, unknown> } | null;
+    }>(
+      `SELECT promotion_refusal(p, $2, $3, $4, true) AS refusal FROM promotions p WHERE code = $1`,
+      [
+        input.code,
+        current.subtotalCents,
+        current.items.length > 0 ? current.currency : null,
+        buyerOf(cart, principal),
+      ],
+    );
+    if (!rows[0]) throw notFound("Promotion", { code: input.code });
+    const refusal = rows[0].refusal;
+    if (refusal) throw new DomainError(refusal.code, refusal.details);
+    await tx.query("UPDATE carts SET promotion_code = $2, updated_at = now() WHERE id = $1", [
+      id,
+      input.code,
+    ]);
+    return readCart(tx, { ...cart, promotion_code: input.code });
+  });
+}
+
+/** Takes the code off a cart (200 whether or not it had one). */
+export async function removePromotion(db: Db, id: string, principal?: Principal): Promise<Cart> {
+  return db.transaction(async (tx) => {
+    const cart = await lockOpenCart(tx, id, principal);
+    await tx.query("UPDATE carts SET promotion_code = NULL, updated_at = now() WHERE id = $1", [
+      id,
+    ]);
+    return readCart(tx, { ...cart, promotion_code: null });
+  });
+}
+
+/** The cart, locked against a concurrent checkout, if the caller may change it and it is open. */
+async function lockOpenCart(tx: Queryable, id: string, principal?: Principal): Promise<CartRow> {
+  const { rows } = await tx.query<CartRow>(
+    `SELECT ${cartColumns} FROM carts WHERE id = $1 FOR UPDATE`,
+    [id],
+  );
+  const cart = assertAccess(rows[0], id, principal);
+  if (cart.status !== "open") throw cartClosed(id);
+  return cart;
 }
 
 /**
@@ -108,12 +211,7 @@ export async function setItem(
   principal?: Principal,
 ): Promise<Cart> {
   return db.transaction(async (tx) => {
-    const { rows } = await tx.query<CartRow>(
-      "SELECT id, customer_id, status FROM carts WHERE id = $1 FOR UPDATE",
-      [id],
-    );
-    const cart = assertAccess(rows[0], id, principal);
-    if (cart.status !== "open") throw cartClosed(id);
+    const cart = await lockOpenCart(tx, id, principal);
 
     const product = await tx.query<ProductRules>(
       `SELECT s.available, p.currency, p.max_per_customer AS "maxPerCustomer",

@@ -63,6 +63,10 @@ DECLARE
   v_early boolean;
   v_repriced boolean;
   v_rule record;
+  v_subtotal bigint;
+  v_discount bigint := 0;
+  v_promotion promotions%ROWTYPE;
+  v_refusal jsonb;
   -- Millisecond precision, so that the stored response and a later read print the same instant.
   v_now timestamptz := date_trunc('milliseconds', now());
 BEGIN
@@ -116,6 +120,19 @@ BEGIN
 
   -- Prices that moved under the buyer: a product whose currency changed since its line was set,
   -- or (when the storefront says what it showed) a total other than the one the buyer saw.
+  v_subtotal := v_total;
+  IF NOT v_repriced AND v_cart.promotion_code IS NOT NULL THEN
+    -- The cart's code: whatever refuses it without a lock is asked first (promotion_refusal),
+    -- the fast answer once a code is used up; the use itself is taken below, just before the stock.
+    SELECT * INTO v_promotion FROM promotions WHERE code = v_cart.promotion_code;
+    v_refusal := promotion_refusal(v_promotion, v_subtotal, v_currency, p_customer_id, true);
+    IF v_refusal IS NOT NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = v_refusal->>'code',
+        DETAIL = (v_refusal->'details')::text;
+    END IF;
+    v_discount := promotion_discount(v_promotion.kind, v_promotion.value, v_subtotal);
+    v_total := v_subtotal - v_discount;
+  END IF;
   IF v_repriced OR (p_expected_total IS NOT NULL AND p_expected_total <> v_total) THEN
     RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'PRICE_CHANGED',
       DETAIL = jsonb_build_object('cartId', p_cart_id, 'expectedTotalCents', p_expected_total,
@@ -198,15 +215,19 @@ BEGIN
    WHERE id = p_cart_id;
 
   -- A card order takes its stock now and waits for the payment; the others are placed at once.
-  IF p_payment_method = 'card' THEN
+  -- An order that a discount made free has nothing to pay, whatever the method.
+  IF v_total = 0 THEN
+    v_payment_status := 'paid';
+  ELSIF p_payment_method = 'card' THEN
     v_status := 'awaiting_payment';
   END IF;
 
-  INSERT INTO orders (id, customer_id, cart_id, status, total_cents, currency, shipping_address,
-                      fingerprint, hold, created_at, updated_at, payment_method, payment_status,
-                      history)
-  VALUES (v_order_id, p_customer_id, p_cart_id, v_status, v_total, v_currency, p_shipping_address,
-          v_fingerprint, v_hold, v_now, v_now, p_payment_method, v_payment_status,
+  INSERT INTO orders (id, customer_id, cart_id, status, subtotal_cents, discount_cents,
+                      promotion_code, total_cents, currency, shipping_address, fingerprint, hold,
+                      created_at, updated_at, payment_method, payment_status, history)
+  VALUES (v_order_id, p_customer_id, p_cart_id, v_status, v_subtotal, v_discount,
+          v_cart.promotion_code, v_total, v_currency, p_shipping_address, v_fingerprint, v_hold,
+          v_now, v_now, p_payment_method, v_payment_status,
           jsonb_build_array(jsonb_build_object('status', v_status,
             'at', to_char(v_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))))
   RETURNING * INTO v_row;
@@ -216,13 +237,39 @@ BEGIN
 
   -- Store credit pays now, in this transaction: one conditional debit of the wallet, before the
   -- stock decrements, which stay last. Not enough: nothing of this order happened.
-  IF p_payment_method = 'store_credit' THEN
+  IF p_payment_method = 'store_credit' AND v_total > 0 THEN
     IF apply_wallet_delta(p_customer_id, -v_total, 'order_payment', v_order_id, p_customer_id, NULL)
        IS NULL THEN
       RAISE EXCEPTION USING ERRCODE = 'FS402', MESSAGE = 'INSUFFICIENT_FUNDS',
         DETAIL = jsonb_build_object('balanceCents',
           coalesce((SELECT balance_cents FROM wallets WHERE customer_id = p_customer_id), 0),
           'requiredCents', v_total)::text;
+    END IF;
+  END IF;
+
+  -- The code's use: one conditional increment, like stock (never past usage_limit, and only while
+  -- the code is on), after the wallet and before the stock rows, the order cancelOrder gives them
+  -- back in. Its row lock makes the checkouts with this code take turns until they commit, so the
+  -- customer's uses counted next include every other checkout of theirs that redeemed it.
+  IF v_cart.promotion_code IS NOT NULL THEN
+    UPDATE promotions SET used = used + 1
+     WHERE code = v_cart.promotion_code AND (usage_limit IS NULL OR used < usage_limit)
+       AND active AND (starts_at IS NULL OR starts_at <= now()) AND (ends_at IS NULL OR ends_at > now())
+    RETURNING * INTO v_promotion;
+    IF NOT FOUND THEN
+      SELECT * INTO v_promotion FROM promotions WHERE code = v_cart.promotion_code;
+      v_refusal := coalesce(promotion_refusal(v_promotion, v_subtotal, v_currency, NULL, true),
+        jsonb_build_object('code', 'PROMOTION_EXHAUSTED', 'details',
+          jsonb_build_object('code', v_promotion.code, 'used', v_promotion.used,
+                             'usageLimit', v_promotion.usage_limit)));
+      RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = v_refusal->>'code',
+        DETAIL = (v_refusal->'details')::text;
+    END IF;
+    -- This order is one of the uses counted.
+    IF promotion_uses(p_customer_id, v_promotion.code) > v_promotion.per_customer_limit THEN
+      RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'PROMOTION_ALREADY_USED',
+        DETAIL = jsonb_build_object('code', v_promotion.code,
+          'perCustomerLimit', v_promotion.per_customer_limit)::text;
     END IF;
   END IF;
 

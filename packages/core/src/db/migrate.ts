@@ -22,6 +22,9 @@ export const definitionFiles = [
   "order/order_json.sql",
   "order/order_event_data.sql",
   "order/units_held.sql",
+  "promotion/promotion_discount.sql",
+  "promotion/promotion_uses.sql",
+  "promotion/promotion_refusal.sql",
   "checkout/durable_orders.sql",
   "checkout/place_order.sql",
 ] as const;

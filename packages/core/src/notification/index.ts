@@ -213,6 +213,7 @@ export function orderConfirmationEmail(order: Order, customer: Customer): Email 
       {
         table: [
           ["Order", order.id],
+          ...discountRows(order),
           ["Total", money(order.totalCents, order.currency)],
           ["Ship to", address(order.shippingAddress)],
         ],
@@ -220,6 +221,15 @@ export function orderConfirmationEmail(order: Order, customer: Customer): Email 
     ]),
   };
 }
+
+/** The subtotal and the code's discount, when a promotion took something off. */
+const discountRows = (order: Order): [string, string][] =>
+  order.discountCents > 0
+    ? [
+        ["Subtotal", money(order.subtotalCents, order.currency)],
+        [`Discount (${order.promotionCode})`, `-${money(order.discountCents, order.currency)}`],
+      ]
+    : [];
 
 function orderTable(order: Order): [string, string][] {
   return [

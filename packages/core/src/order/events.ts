@@ -10,6 +10,9 @@ export const OrderEventData = z.object({
   orderId: z.uuid(),
   customerId: z.uuid(),
   lines: z.array(OrderLine),
+  /** Absent from events written before orders carried promotions. */
+  discountCents: z.optional(z.int()),
+  promotionCode: z.optional(z.nullable(z.string())),
   totalCents: z.int(),
   currency: z.string(),
   shippingAddress: Address,

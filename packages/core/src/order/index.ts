@@ -84,6 +84,13 @@ export const Order = z.object({
   status: OrderStatus,
   customerId: z.uuid(),
   lines: z.array(OrderLine),
+  /** The lines' sum, before the discount. */
+  subtotalCents: z.int(),
+  /** What the promotion took off (promotion_discount.sql); 0 without one. */
+  discountCents: z.int(),
+  /** The code redeemed by this order; a cancellation gives the use back. */
+  promotionCode: z.nullable(z.string()),
+  /** What the customer pays: subtotalCents - discountCents. */
   totalCents: z.int(),
   currency: z.string(),
   shippingAddress: Address,
@@ -287,6 +294,8 @@ const cancellable: readonly OrderStatus[] = ["awaiting_payment", "placed", "on_h
  * was never taken.
  */
 function paymentOnCancel(payment: Payment): Payment["status"] {
+  // A discount made it free: nothing was taken, so nothing goes back.
+  if (payment.amountCents === 0) return "cancelled";
   if (payment.method === "store_credit" && payment.status === "paid") return "refunded";
   if (payment.method === "card" && payment.status === "paid") return "refund_pending";
   return payment.status === "pending" ? "cancelled" : payment.status;
@@ -295,7 +304,8 @@ function paymentOnCancel(payment: Payment): Payment["status"] {
 /**
  * Cancels an order: its units go back, each through apply_stock_delta with a `cancellation`
  * movement, in SKU order (the order checkout locks in); its money goes back as paymentOnCancel
- * says; all in one transaction with the status change and the `order.cancelled` event (and
+ * says, and its promotion's use to the code; all in one transaction with the status change and the
+ * `order.cancelled` event (and
  * `order.refunded` when the refund is done at once).
  */
 export async function cancelOrder(
@@ -357,6 +367,11 @@ export async function cancelLocked(
       by.actorId,
     ]);
     await writeRefundedEvent(tx, order.id);
+  }
+  if (order.promotionCode) {
+    // Its use goes back to the code (and to the customer), between the wallet and the stock rows as
+    // checkout takes them.
+    await tx.query("UPDATE promotions SET used = used - 1 WHERE code = $1", [order.promotionCode]);
   }
   for (const line of order.lines) {
     await tx.query("SELECT apply_stock_delta($1, $2, 'cancellation', $3, $4, NULL)", [

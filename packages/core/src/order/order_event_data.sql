@@ -8,6 +8,8 @@ LANGUAGE sql STABLE AS $$
     'orderId', o.id,
     'customerId', o.customer_id,
     'lines', p_lines,
+    'discountCents', o.discount_cents,
+    'promotionCode', o.promotion_code,
     'totalCents', o.total_cents,
     'currency', o.currency,
     'shippingAddress', o.shipping_address,

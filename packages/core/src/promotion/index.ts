@@ -1,10 +1,11 @@
 /**
- * Promotions: coupon codes for a flash sale. A code is to be redeemed by checkout, inside
- * place_order, with one conditional increment of `used` (never past `usageLimit`) and a count of
+ * Promotions: coupon codes for a flash sale. A cart holds one (cart/index.ts); checkout redeems it
+ * inside place_order, with one conditional increment of `used` (never past `usageLimit`) and a count of
  * the customer's orders that carry it (never past `perCustomerLimit`), so that no interleaving of
  * checkouts can over-redeem it; a cancelled order gives its use back.
  */
 import { Currency } from "../catalog/index.ts";
+import { isoInstant } from "../db/instant.ts";
 import type { Queryable } from "../db/types.ts";
 import { DomainError, notFound } from "../error.ts";
 import { decodeCursor, encodeCursor, Limit, Page } from "../pagination.ts";
@@ -70,29 +71,9 @@ export const ListPromotionsInput = z.object({
 });
 export type ListPromotionsInput = z.infer<typeof ListPromotionsInput>;
 
-/**
- * The discount on a subtotal: a percent of it rounded half up to a whole minor unit, or a fixed
- * amount capped at the subtotal. Never more than the subtotal, never negative.
- */
-export function discountCents(
-  promotion: Pick<Promotion, "kind" | "value">,
-  subtotalCents: number,
-): number {
-  if (subtotalCents <= 0) return 0;
-  // subtotal * percent / 100, rounded half up, in integers: floor((2 * s * p + 100) / 200).
-  const discount =
-    promotion.kind === "percent"
-      ? Math.floor((subtotalCents * promotion.value * 2 + 100) / 200)
-      : promotion.value;
-  return Math.min(discount, subtotalCents);
-}
-
-const instant = (column: string) =>
-  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
 const promotionColumns = `code, kind, value::int AS value, currency,
   min_subtotal_cents::int AS "minSubtotalCents",
-  ${instant("starts_at")} AS "startsAt", ${instant("ends_at")} AS "endsAt",
+  ${isoInstant("starts_at")} AS "startsAt", ${isoInstant("ends_at")} AS "endsAt",
   usage_limit AS "usageLimit", per_customer_limit AS "perCustomerLimit", used, active`;
 
 const fromRow = (row: unknown): Promotion => Promotion.parse(row);
@@ -170,13 +151,25 @@ const columnByField: Record<keyof UpdatePromotionInput, string> = {
 /**
  * Changes what may change while a promotion runs: whether it is active, when it ends, its limits.
  * A usage limit below the uses already taken is refused with 409 PROMOTION_EXHAUSTED (it would
- * break `used <= usageLimit`), an end before the start with 400 VALIDATION_FAILED.
+ * break `used <= usageLimit`), an end before the start with 400 VALIDATION_FAILED. Both are
+ * conditions of the update itself, so a checkout redeeming the code at that moment cannot slip
+ * between a check and the write.
  */
 export async function updatePromotion(
   db: Queryable,
   code: string,
   input: UpdatePromotionInput,
 ): Promise<Promotion> {
+  const fields = Object.keys(input) as (keyof UpdatePromotionInput)[];
+  const sets = fields.map((f, i) => `${columnByField[f]} = $${i + 4}`);
+  const { rows } = await db.query(
+    `UPDATE promotions SET ${sets.join(", ")}
+      WHERE code = $1 AND ($2::int IS NULL OR used <= $2)
+        AND ($3::timestamptz IS NULL OR starts_at IS NULL OR starts_at < $3)
+      RETURNING ${promotionColumns}`,
+    [code, input.usageLimit ?? null, input.endsAt ?? null, ...fields.map((f) => input[f])],
+  );
+  if (rows[0]) return fromRow(rows[0]);
   const current = await getPromotion(db, code);
   if (input.usageLimit != null && input.usageLimit < current.used) {
     throw new DomainError("PROMOTION_EXHAUSTED", {
@@ -185,22 +178,8 @@ export async function updatePromotion(
       usageLimit: input.usageLimit,
     });
   }
-  if (
-    input.endsAt &&
-    current.startsAt &&
-    Date.parse(input.endsAt) <= Date.parse(current.startsAt)
-  ) {
-    throw new DomainError("VALIDATION_FAILED", {
-      in: "body",
-      issues: [{ path: "endsAt", message: "must be after startsAt" }],
-    });
-  }
-  const fields = Object.keys(input) as (keyof UpdatePromotionInput)[];
-  const sets = fields.map((f, i) => `${columnByField[f]} = $${i + 2}`);
-  const { rows } = await db.query(
-    `UPDATE promotions SET ${sets.join(", ")} WHERE code = $1 RETURNING ${promotionColumns}`,
-    [code, ...fields.map((f) => input[f])],
-  );
-  if (!rows[0]) throw notFound("Promotion", { code });
-  return fromRow(rows[0]);
+  throw new DomainError("VALIDATION_FAILED", {
+    in: "body",
+    issues: [{ path: "endsAt", message: "must be after startsAt" }],
+  });
 }

@@ -45,3 +45,28 @@ export const removeItem = route({
   returns: { status: 200, body: Cart.Cart },
   errors: ["NOT_FOUND", "CART_CLOSED"],
 }).handler(({ path, principal }) => Cart.removeItem(db(), path.id, path.sku, principal));
+
+export const applyPromotion = route({
+  access: "optional",
+  summary: "Put a coupon code on the cart (replacing any other); checkout redeems it",
+  path: CartPath,
+  body: Cart.ApplyPromotionInput,
+  returns: { status: 200, body: Cart.Cart },
+  errors: [
+    "NOT_FOUND",
+    "CART_CLOSED",
+    "PROMOTION_INACTIVE",
+    "PROMOTION_MIN_SUBTOTAL",
+    "PROMOTION_EXHAUSTED",
+    "PROMOTION_ALREADY_USED",
+    "CURRENCY_MISMATCH",
+  ],
+}).handler(({ path, body, principal }) => Cart.applyPromotion(db(), path.id, body, principal));
+
+export const removePromotion = route({
+  access: "optional",
+  summary: "Take the coupon code off the cart",
+  path: CartPath,
+  returns: { status: 200, body: Cart.Cart },
+  errors: ["NOT_FOUND", "CART_CLOSED"],
+}).handler(({ path, principal }) => Cart.removePromotion(db(), path.id, principal));

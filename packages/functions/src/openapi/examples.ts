@@ -44,14 +44,17 @@ const order = {
   status: "placed",
   customerId: "0b6f3c1e-8d2a-4f6b-9c7e-5a4d3b2c1e0f",
   lines: [{ sku: "TEE-BLK-M", name: "Black T-shirt (M)", quantity: 2, unitPriceCents: 1999 }],
-  totalCents: 3998,
+  subtotalCents: 3998,
+  discountCents: 400,
+  promotionCode: "FLASH-10",
+  totalCents: 3598,
   currency: "EUR",
   shippingAddress: address,
   hold: null,
   payment: {
     method: "cash_on_delivery",
     status: "pending",
-    amountCents: 3998,
+    amountCents: 3598,
     refundedCents: 0,
     clientSecret: null,
   },
@@ -99,7 +102,7 @@ const cancelledAt = "2026-12-01T11:00:00.000Z";
 const cancelledOrder = {
   ...confirmedOrder,
   status: "cancelled",
-  payment: { ...order.payment, method: "store_credit", status: "refunded", refundedCents: 3998 },
+  payment: { ...order.payment, method: "store_credit", status: "refunded", refundedCents: 3598 },
   history: [...confirmedOrder.history, { status: "cancelled", at: cancelledAt }],
   updatedAt: cancelledAt,
 };
@@ -135,7 +138,19 @@ const cart = {
     },
   ],
   subtotalCents: 3998,
+  promotion: { code: "FLASH-10", discountCents: 400 },
+  discountCents: 400,
+  totalCents: 3598,
   currency: "EUR",
+};
+
+const emptyCart = {
+  ...cart,
+  items: [],
+  subtotalCents: 0,
+  promotion: null,
+  discountCents: 0,
+  totalCents: 0,
 };
 
 const user = {
@@ -185,10 +200,15 @@ export const responseExamples: Record<string, unknown> = {
     ],
     nextCursor: null,
   },
-  "POST /carts": { ...cart, items: [], subtotalCents: 0 },
+  "POST /carts": emptyCart,
   "GET /carts/{id}": cart,
   "PUT /carts/{id}/items/{sku}": cart,
-  "DELETE /carts/{id}/items/{sku}": { ...cart, items: [], subtotalCents: 0 },
+  "DELETE /carts/{id}/items/{sku}": {
+    ...emptyCart,
+    promotion: { code: "FLASH-10", discountCents: 0 },
+  },
+  "PUT /carts/{id}/promotion": cart,
+  "DELETE /carts/{id}/promotion": { ...cart, promotion: null, discountCents: 0, totalCents: 3998 },
   "POST /checkout": order,
   "GET /orders": { items: [order], nextCursor: null },
   "GET /orders/{id}": order,
@@ -196,17 +216,17 @@ export const responseExamples: Record<string, unknown> = {
   "POST /orders/{id}/ship": shippedOrder,
   "POST /orders/{id}/deliver": deliveredOrder,
   "GET /me/wallet": {
-    balanceCents: 6002,
+    balanceCents: 6402,
     currency: "EUR",
     items: [
       {
         id: 42,
         at: "2026-12-01T10:15:30.123Z",
-        amountCents: -3998,
+        amountCents: -3598,
         reason: "order_payment",
         orderId: order.id,
         note: null,
-        balanceAfterCents: 6002,
+        balanceAfterCents: 6402,
       },
       walletTopUp,
     ],
@@ -293,6 +313,7 @@ export const requestExamples: Record<string, unknown> = {
     perCustomerLimit: 1,
   },
   "PATCH /promotions/{code}": { usageLimit: 150 },
+  "PUT /carts/{id}/promotion": { code: "flash-10" },
   "POST /webhooks/stripe": {
     id: "evt_3QkFf2Lz9yQ1aB2c0d4e5f6g",
     object: "event",

@@ -109,6 +109,8 @@ export const ACCESS: Record<RouteKey, "public" | "optional" | "authenticated" | 
   "GET /carts/{id}": "optional",
   "PUT /carts/{id}/items/{sku}": "optional",
   "DELETE /carts/{id}/items/{sku}": "optional",
+  "PUT /carts/{id}/promotion": "optional",
+  "DELETE /carts/{id}/promotion": "optional",
   "POST /checkout": "roles",
   "GET /orders": "authenticated",
   "GET /orders/{id}": "authenticated",
@@ -210,6 +212,13 @@ export const TEMPLATES: Record<RouteKey, Template> = {
     role: "customer",
     path: (w) => ({ id: w.anonymousCartId, sku: w.otherSku }),
   },
+  // Unknown (404) until POST /promotions makes it: both answers are the documented kind.
+  "PUT /carts/{id}/promotion": {
+    role: "customer",
+    path: (w) => ({ id: w.cartId }),
+    body: () => ({ code: "fuzz-10" }),
+  },
+  "DELETE /carts/{id}/promotion": { role: "customer", path: (w) => ({ id: w.cartId }) },
   "POST /checkout": {
     role: "customer",
     headers: { "idempotency-key": "template-key" },
