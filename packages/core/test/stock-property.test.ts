@@ -5,6 +5,11 @@ import { DomainError } from "@flashstock/core/error";
 import { adjustStock } from "@flashstock/core/inventory/index";
 import { cancelOrder } from "@flashstock/core/order/index";
 import { changeWallet } from "@flashstock/core/payment/index";
+import {
+  CreatePromotionInput,
+  createPromotion,
+  updatePromotion,
+} from "@flashstock/core/promotion/index";
 import { expectLedgerConsistent, useDatabase } from "@flashstock/testing/database";
 import {
   address,
@@ -22,7 +27,10 @@ type Op =
   | { kind: "checkout"; customer: number; reuseKey: boolean; storeCredit: boolean }
   | { kind: "topUp"; customer: number; amountCents: number }
   | { kind: "cancel"; pick: number }
-  | { kind: "adjust"; sku: number; delta: number };
+  | { kind: "adjust"; sku: number; delta: number }
+  | { kind: "applyCode"; customer: number }
+  | { kind: "removeCode"; customer: number }
+  | { kind: "switchCode"; active: boolean };
 
 const CUSTOMERS = 3;
 const SKUS = 3;
@@ -51,7 +59,19 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     sku: fc.nat(SKUS - 1),
     delta: fc.integer({ min: -4, max: 4 }).filter((d) => d !== 0),
   }),
+  fc.record({ kind: fc.constant("applyCode" as const), customer: fc.nat(CUSTOMERS - 1) }),
+  fc.record({ kind: fc.constant("removeCode" as const), customer: fc.nat(CUSTOMERS - 1) }),
+  fc.record({ kind: fc.constant("switchCode" as const), active: fc.boolean() }),
 );
+
+/** The run's coupon code: few uses in all and per customer, so that the limits are reached. */
+const promotion = fc.record({
+  kind: fc.constantFrom("percent" as const, "fixed" as const),
+  value: fc.integer({ min: 1, max: 100 }),
+  minSubtotalCents: fc.constantFrom(0, 1_000, 3_000),
+  usageLimit: fc.option(fc.integer({ min: 1, max: 3 }), { nil: null }),
+  perCustomerLimit: fc.option(fc.integer({ min: 1, max: 2 }), { nil: null }),
+});
 
 /** Operations in one batch run at the same time, so the database sees them interleaved. */
 const scenario = fc.record({
@@ -62,6 +82,7 @@ const scenario = fc.record({
     minLength: SKUS,
     maxLength: SKUS,
   }),
+  promotion,
   batches: fc.array(fc.array(op, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 }),
 });
 
@@ -74,17 +95,23 @@ const expected = new Set([
   "IDEMPOTENCY_KEY_REUSED",
   "INSUFFICIENT_FUNDS",
   "PURCHASE_LIMIT",
+  "PROMOTION_INACTIVE",
+  "PROMOTION_MIN_SUBTOTAL",
+  "PROMOTION_EXHAUSTED",
+  "PROMOTION_ALREADY_USED",
 ]);
 
-describe("stock and store-credit invariants under random interleavings (fast-check)", () => {
+let runs = 0;
+
+describe("stock, store-credit and coupon invariants under random interleavings (fast-check)", () => {
   // 100 runs of bounded batches: the limit is for a loaded 2-core machine, not a measure.
-  it("never lets available or a wallet go below 0, keeps initial + sum(movements) = available and sum(transactions) = balance, and debits and refunds each store-credit order at most once, and never lets a customer hold more of a SKU than its limit", async () => {
+  it("never lets available or a wallet go below 0, keeps initial + sum(movements) = available and sum(transactions) = balance, debits and refunds each store-credit order at most once, never lets a customer hold more of a SKU than its limit, and keeps every code's used = its orders not cancelled <= usageLimit, per customer <= perCustomerLimit", async () => {
     const customers: TestUser[] = [];
     for (let i = 0; i < CUSTOMERS; i++) customers.push(await createUser(t.db));
     const staff = await createUser(t.db, "admin");
 
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ stock, minimums, limits, batches }) => {
+      fc.asyncProperty(scenario, async ({ stock, minimums, limits, promotion, batches }) => {
         // Prepare: fresh SKUs for this run, one open cart and one last key per customer.
         const skus: string[] = [];
         for (let i = 0; i < SKUS; i++) {
@@ -95,6 +122,16 @@ describe("stock and store-credit invariants under random interleavings (fast-che
           });
           skus.push(p.sku);
         }
+        const code = `PROP-${process.pid}-${++runs}`;
+        await createPromotion(
+          t.db,
+          CreatePromotionInput.parse({
+            ...promotion,
+            code,
+            value: promotion.kind === "fixed" ? promotion.value * 50 : promotion.value,
+            currency: promotion.kind === "fixed" ? "EUR" : undefined,
+          }),
+        );
         const carts = await Promise.all(customers.map((c) => Cart.createCart(t.db, c.principal)));
         const cartIds = carts.map((c) => c.id);
         const lastKey: string[] = customers.map(() => randomUUID());
@@ -153,6 +190,21 @@ describe("stock and store-credit invariants under random interleavings (fast-che
                 { amountCents: o.amountCents, reason: "top_up" },
                 staff.id,
               );
+            case "applyCode":
+              return Cart.applyPromotion(
+                t.db,
+                cartIds[o.customer] as string,
+                { code },
+                (customers[o.customer] as TestUser).principal,
+              );
+            case "removeCode":
+              return Cart.removePromotion(
+                t.db,
+                cartIds[o.customer] as string,
+                (customers[o.customer] as TestUser).principal,
+              );
+            case "switchCode":
+              return updatePromotion(t.db, code, { active: o.active });
             case "adjust":
               return adjustStock(
                 t.db,
