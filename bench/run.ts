@@ -20,6 +20,7 @@ import { measureColdStarts } from "./coldstart.ts";
 import { type HttpResult, runHttpFlashSale } from "./http.ts";
 import type { LoadResult } from "./load.ts";
 import {
+  COUPON_USES,
   createHotSku,
   HOT_STOCK,
   type PreparedCart,
@@ -87,7 +88,9 @@ async function main() {
       await admin.query(
         "TRUNCATE orders, order_lines, idempotency_keys, outbox, stock_movements, cart_items, carts, wallet_transactions, payment_events",
       );
-      const carts = strategy.name === "ceiling" ? [] : await prepareCarts(admin, sku, maxOrders);
+      const coupon = strategy.name === "flashstock-coupon" ? await createCoupon(admin, tag) : null;
+      const carts =
+        strategy.name === "ceiling" ? [] : await prepareCarts(admin, sku, maxOrders, coupon);
       await admin.query("VACUUM ANALYZE");
       await admin.query("CHECKPOINT");
       const result = await strategy.run({
@@ -99,7 +102,8 @@ async function main() {
         warmupSeconds: WARMUP_SECONDS,
         tag,
       });
-      return { ...result, oversold: await oversoldUnits(admin, sku) };
+      const overRedeemed = coupon ? await overRedeemedUses(admin, coupon) : 0;
+      return { ...result, oversold: (await oversoldUnits(admin, sku)) + overRedeemed };
     };
     const selected = strategies.filter((s) => !ONLY || ONLY.includes(s.name));
     const ceiling = selected.find((s) => s.name === "ceiling");
@@ -195,18 +199,51 @@ async function main() {
   }
 }
 
-/** `count` open carts, each of a different customer, each holding 1 unit of the SKU. */
-async function prepareCarts(admin: pg.Client, sku: string, count: number): Promise<PreparedCart[]> {
+/** `count` open carts, each of a different customer, each holding 1 unit of the SKU (and the code). */
+async function prepareCarts(
+  admin: pg.Client,
+  sku: string,
+  count: number,
+  coupon: string | null,
+): Promise<PreparedCart[]> {
   const { rows } = await admin.query<{ cartId: string; customerId: string }>(
     `WITH c AS (
-       INSERT INTO carts (customer_id)
-       SELECT id FROM users WHERE role = 'customer' ORDER BY id LIMIT $2
+       INSERT INTO carts (customer_id, promotion_code)
+       SELECT id, $3 FROM users WHERE role = 'customer' ORDER BY id LIMIT $2
        RETURNING id, customer_id),
-     i AS (INSERT INTO cart_items (cart_id, sku, quantity) SELECT id, $1, 1 FROM c)
+     i AS (INSERT INTO cart_items (cart_id, sku, quantity, currency) SELECT id, $1, 1, 'EUR' FROM c)
      SELECT id AS "cartId", customer_id AS "customerId" FROM c`,
-    [sku, count],
+    [sku, count, coupon],
   );
   return rows;
+}
+
+/** The point's coupon: 10% off, COUPON_USES uses in all, one per customer. */
+async function createCoupon(admin: pg.Client, tag: string): Promise<string> {
+  const code = `BENCH-${tag}`
+    .toUpperCase()
+    .replace(/[^A-Z0-9_-]/g, "-")
+    .slice(0, 32);
+  await admin.query(
+    `INSERT INTO promotions (code, kind, value, usage_limit, per_customer_limit)
+     VALUES ($1, 'percent', 10, $2, 1)`,
+    [code, COUPON_USES],
+  );
+  return code;
+}
+
+/**
+ * Uses of the code beyond what it allows or what its orders show: |used - orders carrying it| plus
+ * anything past usage_limit. Zero when the conditional increment holds.
+ */
+async function overRedeemedUses(admin: pg.Client, code: string): Promise<number> {
+  const { rows } = await admin.query<{ off: number }>(
+    `SELECT (abs(p.used - (SELECT count(*) FROM orders o WHERE o.promotion_code = p.code))
+             + greatest(p.used - p.usage_limit, 0))::int AS off
+       FROM promotions p WHERE p.code = $1`,
+    [code],
+  );
+  return rows[0]?.off ?? 0;
 }
 
 /** Units sold beyond what the stock gave up: orders for the SKU minus the decrease in stock. */
@@ -260,6 +297,23 @@ function targets(report: any): string[] {
   if (flashstockRows.length) {
     const oversold = flashstockRows.reduce((n, r) => n + r.oversold, 0);
     out.push(`${verdict(oversold === 0)}: checkout oversells nothing (${oversold} units)`);
+  }
+  const couponRows = rows.filter((r) => r.strategy === "flashstock-coupon");
+  if (couponRows.length) {
+    const off = couponRows.reduce((n, r) => n + r.oversold, 0);
+    out.push(
+      `${verdict(off === 0)}: a coupon sale oversells nothing and redeems the code exactly once per order (${off} off)`,
+    );
+    for (const c of [32, 64]) {
+      const coupon = at("flashstock-coupon", c);
+      const plain = at("flashstock", c);
+      if (coupon && plain) {
+        const x = coupon.throughput / plain.throughput;
+        out.push(
+          `${verdict(x >= 0.5)}: checkout with a coupon >= 0.50 x checkout without at ${c} connections (${fmt(x, 2)})`,
+        );
+      }
+    }
   }
   for (const h of report.http.filter((x: HttpResult) => !x.consumers)) {
     const exact = h.sold === h.stock && h.ordersInDatabase === h.stock && h.stockLeft === 0;

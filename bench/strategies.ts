@@ -163,11 +163,17 @@ function application(name: string, description: string, step: StockStep): Strate
   };
 }
 
+/**
+ * A limited coupon's flash sale: every cart carries the same code (usageLimit COUPON_USES, more
+ * than a point can sell), so each checkout also takes one use with the code's conditional
+ * increment, a second hot row beside the stock.
+ */
+export const COUPON_USES = 1_000_000;
+
 /** flashstock's checkout through the core's own code path: placeOrder, one call of place_order. */
-const flashstock: Strategy = {
-  name: "flashstock",
-  description:
-    "this project's checkout through the core (placeOrder): one statement running place_order, idempotency key, cart, duplicate check, order, line, outbox, then the conditional decrement last",
+const flashstockCheckout = (name: string, description: string): Strategy => ({
+  name,
+  description,
   run: async (p) => {
     const db: Db = createDb({ url: p.url, max: p.connections });
     try {
@@ -188,7 +194,7 @@ const flashstock: Strategy = {
             );
             return "sold";
           } catch (err) {
-            if (err instanceof DomainError && err.code === "INSUFFICIENT_STOCK") return "refused";
+            if (err instanceof DomainError && refusals.has(err.code)) return "refused";
             throw err;
           }
         },
@@ -197,7 +203,9 @@ const flashstock: Strategy = {
       await db.end();
     }
   },
-};
+});
+
+const refusals = new Set(["INSUFFICIENT_STOCK", "PROMOTION_EXHAUSTED"]);
 
 export const strategies: Strategy[] = [
   ceiling,
@@ -216,5 +224,12 @@ export const strategies: Strategy[] = [
     "an application-level lock (pg_advisory_xact_lock on the SKU) around read-check-write",
     "advisory-lock",
   ),
-  flashstock,
+  flashstockCheckout(
+    "flashstock",
+    "this project's checkout through the core (placeOrder): one statement running place_order, idempotency key, cart, duplicate check, order, line, outbox, then the conditional decrement last",
+  ),
+  flashstockCheckout(
+    "flashstock-coupon",
+    "the same, every cart carrying one limited coupon code: checkout also redeems it (refusal checks, then the conditional increment used < usage_limit just before the stock decrement)",
+  ),
 ];

@@ -26,10 +26,15 @@ CREATE TABLE promotions (
 ALTER TABLE carts ADD COLUMN promotion_code text REFERENCES promotions (code);
 
 -- What an order cost before and after its discount: total_cents stays what is paid.
+-- promotion_code has no foreign key on purpose: its check would take a KEY SHARE lock on the
+-- promotion's row at every order insert, the row every checkout with the code also updates, and
+-- those locks together become multixacts on the hottest row of a coupon sale (measured: 4x fewer
+-- orders/s at 64 connections). The code comes from the cart's promotion_code, which has the key,
+-- and promotions are never deleted.
 ALTER TABLE orders
   ADD COLUMN subtotal_cents bigint,
   ADD COLUMN discount_cents bigint NOT NULL DEFAULT 0 CHECK (discount_cents >= 0),
-  ADD COLUMN promotion_code text REFERENCES promotions (code);
+  ADD COLUMN promotion_code text;
 UPDATE orders SET subtotal_cents = total_cents;
 ALTER TABLE orders
   ALTER COLUMN subtotal_cents SET NOT NULL,

@@ -247,32 +247,6 @@ BEGIN
     END IF;
   END IF;
 
-  -- The code's use: one conditional increment, like stock (never past usage_limit, and only while
-  -- the code is on), after the wallet and before the stock rows, the order cancelOrder gives them
-  -- back in. Its row lock makes the checkouts with this code take turns until they commit, so the
-  -- customer's uses counted next include every other checkout of theirs that redeemed it.
-  IF v_cart.promotion_code IS NOT NULL THEN
-    UPDATE promotions SET used = used + 1
-     WHERE code = v_cart.promotion_code AND (usage_limit IS NULL OR used < usage_limit)
-       AND active AND (starts_at IS NULL OR starts_at <= now()) AND (ends_at IS NULL OR ends_at > now())
-    RETURNING * INTO v_promotion;
-    IF NOT FOUND THEN
-      SELECT * INTO v_promotion FROM promotions WHERE code = v_cart.promotion_code;
-      v_refusal := coalesce(promotion_refusal(v_promotion, v_subtotal, v_currency, NULL, true),
-        jsonb_build_object('code', 'PROMOTION_EXHAUSTED', 'details',
-          jsonb_build_object('code', v_promotion.code, 'used', v_promotion.used,
-                             'usageLimit', v_promotion.usage_limit)));
-      RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = v_refusal->>'code',
-        DETAIL = (v_refusal->'details')::text;
-    END IF;
-    -- This order is one of the uses counted.
-    IF promotion_uses(p_customer_id, v_promotion.code) > v_promotion.per_customer_limit THEN
-      RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'PROMOTION_ALREADY_USED',
-        DETAIL = jsonb_build_object('code', v_promotion.code,
-          'perCustomerLimit', v_promotion.per_customer_limit)::text;
-    END IF;
-  END IF;
-
   -- From the row as inserted and the lines in hand: nothing is read back on the hot path.
   v_order := order_json(v_row, v_lines);
   v_order_data := order_event_data(v_row, v_lines);
@@ -292,6 +266,37 @@ BEGIN
   -- order is reported, so nothing is acknowledged that is not on disk, while the lock is released
   -- as soon as the commit record is written.
   PERFORM set_config('synchronous_commit', 'off', true);
+
+  -- The code's use: one conditional increment, like stock (never past usage_limit, and only while
+  -- the code is on), after the wallet and just before the stock rows, the order cancelOrder gives
+  -- them back in. Its row lock makes the checkouts with this code take turns until they commit, so
+  -- the customer's uses counted next include every other checkout of theirs that redeemed it; and,
+  -- like the stock rows, it is taken as late as possible: the coupon's buyers queue on it only
+  -- for the decrements and the commit (measured: taken before the order's JSON and outbox row, it
+  -- cost 4x at 64 connections).
+  IF v_cart.promotion_code IS NOT NULL THEN
+    UPDATE promotions SET used = used + 1
+     WHERE code = v_cart.promotion_code AND (usage_limit IS NULL OR used < usage_limit)
+       AND active AND (starts_at IS NULL OR starts_at <= now()) AND (ends_at IS NULL OR ends_at > now())
+    RETURNING * INTO v_promotion;
+    IF NOT FOUND THEN
+      SELECT * INTO v_promotion FROM promotions WHERE code = v_cart.promotion_code;
+      v_refusal := coalesce(promotion_refusal(v_promotion, v_subtotal, v_currency, NULL, true),
+        jsonb_build_object('code', 'PROMOTION_EXHAUSTED', 'details',
+          jsonb_build_object('code', v_promotion.code, 'used', v_promotion.used,
+                             'usageLimit', v_promotion.usage_limit)));
+      RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = v_refusal->>'code',
+        DETAIL = (v_refusal->'details')::text;
+    END IF;
+    -- This order is one of the uses counted.
+    IF v_promotion.per_customer_limit IS NOT NULL THEN
+      IF promotion_uses(p_customer_id, v_promotion.code) > v_promotion.per_customer_limit THEN
+        RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'PROMOTION_ALREADY_USED',
+          DETAIL = jsonb_build_object('code', v_promotion.code,
+            'perCustomerLimit', v_promotion.per_customer_limit)::text;
+      END IF;
+    END IF;
+  END IF;
 
   -- Last, and in SKU order: the conditional decrements.
   FOR v_line IN
