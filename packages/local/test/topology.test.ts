@@ -50,6 +50,7 @@ const fill = (path: string, values: Record<string, string>) =>
 const SAMPLE: Record<string, string> = {
   sku: "TEE-BLK-M",
   id: "0f8fad5b-d9cb-469f-a165-70867728950e",
+  code: "FLASH-10",
 };
 
 describe("infra/topology.ts", () => {
