@@ -87,6 +87,11 @@ export const routes = [
 
   { method: "POST", path: "/auth/register", handler: `${http}/auth.register`, needs: api },
   { method: "POST", path: "/auth/login", handler: `${http}/auth.login`, needs: api },
+  { method: "POST", path: "/auth/refresh", handler: `${http}/auth.refresh`, needs: api },
+  { method: "POST", path: "/auth/logout", handler: `${http}/auth.logout`, needs: api },
+  { method: "GET", path: "/me", handler: `${http}/me.get`, needs: api },
+  { method: "PATCH", path: "/me", handler: `${http}/me.update`, needs: api },
+  { method: "POST", path: "/me/password", handler: `${http}/me.changePassword`, needs: api },
   { method: "POST", path: "/staff", handler: `${http}/staff.create`, needs: api },
 
   // A token is read when sent (staff see the low-stock line), so the catalog reads the token secret.

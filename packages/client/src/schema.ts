@@ -161,6 +161,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a refresh token for a new access token and the next refresh token
+         * @description Anyone; no token is read.
+         */
+        post: operations["auth.refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End the login of a refresh token
+         * @description Anyone; no token is read.
+         */
+        post: operations["auth.logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's account
+         * @description Any signed-in user (bearer token).
+         */
+        get: operations["me.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the caller's name
+         * @description Any signed-in user (bearer token).
+         */
+        patch: operations["me.update"];
+        trace?: never;
+    };
+    "/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the caller's password, ending every other login of theirs
+         * @description Any signed-in user (bearer token).
+         */
+        post: operations["me.changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/staff": {
         parameters: {
             query?: never;
@@ -670,8 +754,10 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Session: {
-            customer: components["schemas"]["User"];
+            user: components["schemas"]["User"];
             token: string;
+            refreshToken: string;
+            expiresInSeconds: number;
         };
         User: {
             /** Format: uuid */
@@ -682,6 +768,11 @@ export interface components {
             role: "customer" | "stock_manager" | "ops" | "admin";
             /** Format: date-time */
             createdAt: string;
+        };
+        TokenPair: {
+            token: string;
+            refreshToken: string;
+            expiresInSeconds: number;
         };
         ProductPage: {
             items: components["schemas"]["Product"][];
@@ -1160,14 +1251,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "customer": {
+                     *       "user": {
                      *         "id": "0b6f3c1e-8d2a-4f6b-9c7e-5a4d3b2c1e0f",
                      *         "email": "ann@example.com",
                      *         "name": "Ann Example",
                      *         "role": "customer",
                      *         "createdAt": "2026-11-30T08:00:00.000Z"
                      *       },
-                     *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl"
+                     *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+                     *       "refreshToken": "rt_Qm9vWm9vLWFuLW9wYXF1ZS0yNTYtYml0LXRva2VuLi4u",
+                     *       "expiresInSeconds": 900
                      *     }
                      */
                     "application/json": components["schemas"]["Session"];
@@ -1301,14 +1394,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "customer": {
+                     *       "user": {
                      *         "id": "0b6f3c1e-8d2a-4f6b-9c7e-5a4d3b2c1e0f",
                      *         "email": "ann@example.com",
                      *         "name": "Ann Example",
                      *         "role": "customer",
                      *         "createdAt": "2026-11-30T08:00:00.000Z"
                      *       },
-                     *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl"
+                     *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+                     *       "refreshToken": "rt_Qm9vWm9vLWFuLW9wYXF1ZS0yNTYtYml0LXRva2VuLi4u",
+                     *       "expiresInSeconds": 900
                      *     }
                      */
                     "application/json": components["schemas"]["Session"];
@@ -1338,7 +1433,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `INVALID_CREDENTIALS`: login with an unknown email or a wrong password (the same answer for both) */
+            /** @description `INVALID_CREDENTIALS`: login with an unknown email, a wrong password or a disabled account (the same answer for all three); `POST /me/password` with a wrong `currentPassword` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1348,6 +1443,601 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "INVALID_CREDENTIALS";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "auth.refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "refreshToken": "rt_Qm9vWm9vLWFuLW9wYXF1ZS0yNTYtYml0LXRva2VuLi4u"
+                 *     }
+                 */
+                "application/json": {
+                    refreshToken: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Exchange a refresh token for a new access token and the next refresh token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+                     *       "refreshToken": "rt_Qm9vWm9vLWFuLW9wYXF1ZS0yNTYtYml0LXRva2VuLi4u",
+                     *       "expiresInSeconds": 900
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /**
+             * @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one
+             *
+             *     `REFRESH_TOKEN_REUSED`: `POST /auth/refresh` with a refresh token that was already exchanged: it was copied, so every token of that login is revoked and the user signs in again
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED" | "REFRESH_TOKEN_REUSED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "auth.logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "refreshToken": "rt_Qm9vWm9vLWFuLW9wYXF1ZS0yNTYtYml0LXRva2VuLi4u"
+                 *     }
+                 */
+                "application/json": {
+                    refreshToken: string;
+                };
+            };
+        };
+        responses: {
+            /** @description End the login of a refresh token */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "me.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's account */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b6f3c1e-8d2a-4f6b-9c7e-5a4d3b2c1e0f",
+                     *       "email": "ann@example.com",
+                     *       "name": "Ann Example",
+                     *       "role": "customer",
+                     *       "createdAt": "2026-11-30T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "me.update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Ann Example"
+                 *     }
+                 */
+                "application/json": {
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Change the caller's name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b6f3c1e-8d2a-4f6b-9c7e-5a4d3b2c1e0f",
+                     *       "email": "ann@example.com",
+                     *       "name": "Ann Example",
+                     *       "role": "customer",
+                     *       "createdAt": "2026-11-30T08:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "me.changePassword": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "currentPassword": "a long password",
+                 *       "newPassword": "another long password"
+                 *     }
+                 */
+                "application/json": {
+                    currentPassword: string;
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Change the caller's password, ending every other login of theirs */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /**
+             * @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one
+             *
+             *     `INVALID_CREDENTIALS`: login with an unknown email, a wrong password or a disabled account (the same answer for all three); `POST /me/password` with a wrong `currentPassword`
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED" | "INVALID_CREDENTIALS";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

@@ -17,7 +17,10 @@ export const whenAnswered: Record<ErrorCode, string> = {
   INVALID_SIGNATURE:
     "`POST /webhooks/stripe` without a `Stripe-Signature` header, with one that does not match the body and `STRIPE_WEBHOOK_SECRET` (or is older than 5 minutes), or while Stripe is not configured; nothing changed",
   UNAUTHENTICATED: "protected route without a token, or a malformed, forged or expired one",
-  INVALID_CREDENTIALS: "login with an unknown email or a wrong password (the same answer for both)",
+  INVALID_CREDENTIALS:
+    "login with an unknown email, a wrong password or a disabled account (the same answer for all three); `POST /me/password` with a wrong `currentPassword`",
+  REFRESH_TOKEN_REUSED:
+    "`POST /auth/refresh` with a refresh token that was already exchanged: it was copied, so every token of that login is revoked and the user signs in again",
   INSUFFICIENT_FUNDS:
     "checkout with store credit, or a wallet debit, that the balance does not cover; `details: {balanceCents, requiredCents}`; nothing changed",
   FORBIDDEN: "a valid token whose role may not do this",

@@ -44,6 +44,10 @@ export const errorRegistry = {
   },
   UNAUTHENTICATED: { kind: "unauthenticated", message: "A valid bearer token is required" },
   INVALID_CREDENTIALS: { kind: "unauthenticated", message: "Email or password is wrong" },
+  REFRESH_TOKEN_REUSED: {
+    kind: "unauthenticated",
+    message: "This refresh token was already used: its login is ended, sign in again",
+  },
   INSUFFICIENT_FUNDS: {
     kind: "payment_required",
     message: "The store credit does not cover this: {balanceCents} of {requiredCents}",

@@ -61,7 +61,7 @@ const expectError = (
 };
 
 describe("POST /auth/register", () => {
-  it("creates a customer and returns 201 with the customer and a working token", async () => {
+  it("creates a customer and returns 201 with the user, a working token and a refresh token", async () => {
     // Prepare
     const email = uniqueEmail();
 
@@ -71,7 +71,7 @@ describe("POST /auth/register", () => {
     // Assess
     expect(response.status).toBe(201);
     expect(response.body).toEqual({
-      customer: {
+      user: {
         id: expect.any(String),
         email,
         name: "Ann",
@@ -79,6 +79,8 @@ describe("POST /auth/register", () => {
         createdAt: isoDate,
       },
       token: expect.any(String),
+      refreshToken: expect.stringMatching(/^rt_[\w-]{43}$/),
+      expiresInSeconds: 900,
     });
     expect(await userCount(email)).toBe(1);
     const { rows } = await t.db.query<{ password_hash: string }>(
@@ -94,7 +96,7 @@ describe("POST /auth/register", () => {
       "SELECT customer_id FROM carts WHERE id = $1",
       [cart.body.id],
     );
-    expect(carts[0]?.customer_id).toBe(response.body.customer.id);
+    expect(carts[0]?.customer_id).toBe(response.body.user.id);
   });
 
   it("rejects a second account with the same email as 409 EMAIL_TAKEN", async () => {
@@ -193,7 +195,7 @@ describe("POST /auth/register", () => {
 });
 
 describe("POST /auth/login", () => {
-  it("returns 200 with the customer and a token that works", async () => {
+  it("returns 200 with the user, a token that works and a refresh token", async () => {
     // Prepare
     const email = uniqueEmail();
     const registered = await register({ email, password: "password-1", name: "Ann" });
@@ -207,8 +209,10 @@ describe("POST /auth/login", () => {
     // Assess
     expect(response.status).toBe(200);
     expect(response.body).toEqual({
-      customer: registered.body.customer,
+      user: registered.body.user,
       token: expect.any(String),
+      refreshToken: expect.stringMatching(/^rt_/),
+      expiresInSeconds: 900,
     });
     const cart = await call("POST", "/carts", { token: response.body.token });
     expect(cart.status).toBe(201);
@@ -226,7 +230,7 @@ describe("POST /auth/login", () => {
 
     // Assess
     expect(response.status).toBe(200);
-    expect(response.body.customer.email).toBe(email);
+    expect(response.body.user.email).toBe(email);
   });
 
   it("answers a wrong password and an unknown email alike: 401 INVALID_CREDENTIALS", async () => {
@@ -480,7 +484,7 @@ describe("POST /staff", () => {
       body: { email, password: "stock-password" },
     });
     expect(login.status).toBe(200);
-    expect(login.body.customer).toEqual(response.body);
+    expect(login.body.user).toEqual(response.body);
     // The token carries the role: a stock manager may read the inventory, not create staff.
     expect((await protectedCall(login.body.token)).status).toBe(200);
     const again = await call("POST", "/staff", {

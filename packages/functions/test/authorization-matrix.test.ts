@@ -67,6 +67,7 @@ const WHO: Record<string, Rule> = {
   "stock_manager, admin": { allowed: ["stock_manager", "admin"], readsToken: true },
   customer: { allowed: ["customer"], readsToken: true },
   "any signed-in user (customers: their own; staff: all)": { allowed: SIGNED_IN, readsToken: true },
+  "any signed-in user (their own account)": { allowed: SIGNED_IN, readsToken: true },
   // The matrix's customer owns the order it is called on.
   "the owner, or staff": { allowed: SIGNED_IN, readsToken: true },
   "the owner, ops, admin": { allowed: ["customer", "ops", "admin"], readsToken: true },
@@ -183,6 +184,39 @@ const MATRIX = {
     request: async () => ({
       url: "/auth/login",
       body: { email: w.users.customer.email, password: PASSWORD },
+    }),
+  },
+  "POST /auth/refresh": {
+    who: "anyone",
+    success: 200,
+    request: async () => {
+      const login = await call("POST", "/auth/login", {
+        body: { email: w.users.customer.email, password: PASSWORD },
+      });
+      return { url: "/auth/refresh", body: { refreshToken: login.body.refreshToken } };
+    },
+  },
+  "POST /auth/logout": {
+    who: "anyone",
+    success: 204,
+    request: async () => ({ url: "/auth/logout", body: { refreshToken: "rt_not-a-token" } }),
+  },
+  "GET /me": {
+    who: "any signed-in user (their own account)",
+    success: 200,
+    request: async () => ({ url: "/me" }),
+  },
+  "PATCH /me": {
+    who: "any signed-in user (their own account)",
+    success: 200,
+    request: async () => ({ url: "/me", body: { name: "Matrix" } }),
+  },
+  "POST /me/password": {
+    who: "any signed-in user (their own account)",
+    success: 204,
+    request: async () => ({
+      url: "/me/password",
+      body: { currentPassword: PASSWORD, newPassword: PASSWORD },
     }),
   },
   "POST /staff": {

@@ -79,6 +79,10 @@ export function createConformance(document: Document) {
       return [`${label}: status ${answer.status} is not declared for this route (${declared})`];
     }
     const declaredTypes = Object.keys(response.content ?? {});
+    // No content declared (204): the answer must have none.
+    if (declaredTypes.length === 0) {
+      return answer.text === "" ? [] : [`${label}: a body where none is declared`];
+    }
     const mediaType = declaredTypes.find((t) => type.startsWith(t));
     if (!mediaType) return [`${label}: content-type ${type} is not one of ${declaredTypes}`];
     if (!/json/.test(mediaType)) return [];

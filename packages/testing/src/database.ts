@@ -304,6 +304,8 @@ export const WRITABLE_TABLES = [
   "wallet_transactions",
   "payment_events",
   "promotions",
+  "logins",
+  "refresh_tokens",
 ];
 
 /**

@@ -37,14 +37,12 @@ export const User = z.object({
 });
 export type User = z.infer<typeof User>;
 
-/** What register and login answer: the customer, and a bearer token for them. */
-export const Session = z.object({ customer: User, token: z.string() });
-export type Session = z.infer<typeof Session>;
-
 /** Who is calling: the verified claims of a bearer token. */
 export interface Principal {
   userId: string;
   role: Role;
+  /** The login the token was issued for (absent from tokens made outside a login, as in tests). */
+  loginId?: string;
 }
 
 export const isStaff = (p: Principal | undefined) => !!p && staffRoles.includes(p.role);
@@ -85,16 +83,19 @@ export async function verifyPassword(password: string, stored: string): Promise<
 // Hashed once so that a login for an unknown email costs as much as one with a wrong password.
 let decoyHash: Promise<string> | undefined;
 
-interface UserRow {
+export interface UserRow {
   id: string;
   email: string;
   name: string;
   role: Role;
   password_hash: string;
+  disabled: boolean;
   created_at: Date;
 }
 
-const toUser = (r: UserRow): User => ({
+export const userColumns = "id, email, name, role, password_hash, disabled, created_at";
+
+export const toUser = (r: UserRow): User => ({
   id: r.id,
   email: r.email,
   name: r.name,
@@ -110,7 +111,7 @@ export async function createUser(
   try {
     const { rows } = await db.query<UserRow>(
       `INSERT INTO users (email, password_hash, name, role) VALUES ($1, $2, $3, $4)
-       RETURNING id, email, name, role, password_hash, created_at`,
+       RETURNING ${userColumns}`,
       [input.email, passwordHash, input.name, input.role],
     );
     return toUser(rows[0] as UserRow);
@@ -125,15 +126,16 @@ export async function createUser(
 export const register = (db: Queryable, input: RegisterInput) =>
   createUser(db, { ...input, role: "customer" });
 
+/** A disabled account answers exactly as a wrong password does, after the same work. */
 export async function login(db: Queryable, input: LoginInput): Promise<User> {
   const { rows } = await db.query<UserRow>(
-    "SELECT id, email, name, role, password_hash, created_at FROM users WHERE lower(email) = lower($1)",
+    `SELECT ${userColumns} FROM users WHERE lower(email) = lower($1)`,
     [input.email],
   );
   const row = rows[0];
   decoyHash ??= hashPassword(randomBytes(16).toString("hex"));
   const ok = await verifyPassword(input.password, row?.password_hash ?? (await decoyHash));
-  if (!row || !ok) {
+  if (!row || !ok || row.disabled) {
     throw new DomainError("INVALID_CREDENTIALS");
   }
   return toUser(row);
@@ -165,23 +167,32 @@ export interface TokenConfig {
   ttlSeconds?: number;
 }
 
+/** An access token's lifetime unless configured (ACCESS_TOKEN_TTL_SECONDS): 15 minutes. */
+export const ACCESS_TOKEN_TTL_SECONDS = 900;
+
 const issuer = "flashstock";
 const audience = "flashstock-api";
 
-export async function issueToken(config: TokenConfig, user: User): Promise<string> {
-  return new SignJWT({ role: user.role })
+/** An access token: the user's id and role, and the login it belongs to when there is one. */
+export async function issueToken(
+  config: TokenConfig,
+  user: Pick<User, "id" | "role">,
+  loginId?: string,
+): Promise<string> {
+  return new SignJWT(loginId ? { role: user.role, sid: loginId } : { role: user.role })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(user.id)
     .setIssuer(issuer)
     .setAudience(audience)
     .setIssuedAt()
-    .setExpirationTime(`${config.ttlSeconds ?? 12 * 3600}s`)
+    .setExpirationTime(`${config.ttlSeconds ?? ACCESS_TOKEN_TTL_SECONDS}s`)
     .sign(new TextEncoder().encode(config.secret));
 }
 
 const Claims = z.object({
   sub: z.uuid(),
   role: Role,
+  sid: z.optional(z.uuid()),
   iss: z.literal(issuer),
   aud: z.union([
     z.literal(audience),
@@ -223,7 +234,9 @@ export async function verifyToken(config: TokenConfig, token: string): Promise<P
     if (claims.exp <= now || (claims.nbf !== undefined && claims.nbf > now)) {
       throw new Error("expired or not yet valid");
     }
-    return { userId: claims.sub, role: claims.role };
+    return claims.sid
+      ? { userId: claims.sub, role: claims.role, loginId: claims.sid }
+      : { userId: claims.sub, role: claims.role };
   } catch {
     throw unauthenticated("The bearer token is invalid or expired");
   }

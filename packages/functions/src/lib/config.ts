@@ -4,6 +4,8 @@
  * stack sets the same environment variables instead. Read lazily so that importing a handler has
  * no side effects, and each read of a secret checks that the running handler may have it.
  */
+
+import { ACCESS_TOKEN_TTL_SECONDS } from "@flashstock/core/auth/index";
 import { Resource } from "sst/resource";
 import {
   bus,
@@ -107,7 +109,7 @@ export function config(): Config {
     databaseDriver: driver,
     // One Lambda instance serves one request at a time: one connection is all it can use.
     dbPoolMax: integer("DB_POOL_MAX", 1),
-    tokenTtlSeconds: integer("TOKEN_TTL_SECONDS", 12 * 3600),
+    tokenTtlSeconds: integer("ACCESS_TOKEN_TTL_SECONDS", ACCESS_TOKEN_TTL_SECONDS),
     maxBodyBytes: integer("MAX_BODY_BYTES", 64 * 1024),
     duplicateWindowMinutes: integer("DUPLICATE_WINDOW_MINUTES", 30, 0),
     relayMinAgeSeconds: integer("OUTBOX_RELAY_MIN_AGE_SECONDS", 5, 0),

@@ -26,9 +26,12 @@ export type Access = "public" | "optional" | "authenticated" | readonly Role[];
 
 /** What a route answers when it succeeds. */
 export interface Returns<R> {
-  status: 200 | 201;
-  /** The body's schema: the OpenAPI document and the tests' conformance check read it. */
-  body: z.ZodMiniType<R>;
+  status: 200 | 201 | 204;
+  /**
+   * The body's schema: the OpenAPI document and the tests' conformance check read it. None for
+   * 204, whose handler's result is not sent.
+   */
+  body?: z.ZodMiniType<R>;
   /** A body that is not JSON (a page, a script) is sent as the string the handler returns. */
   contentType?: string;
   /** Response headers the route may set, by lower-case name, with what each means. */
@@ -280,6 +283,7 @@ const parsing = <P, Q, B, R>(
 
 function toResult<R>(returns: Returns<R>, result: R | Reply<R>): HttpResult {
   const { body, headers } = result instanceof Reply ? result : { body: result, headers: {} };
+  if (returns.status === 204) return { statusCode: 204, headers: { ...headers }, body: "" };
   if (returns.contentType && !/json/.test(returns.contentType)) {
     return {
       statusCode: returns.status,

@@ -5,6 +5,7 @@
  * `npm run openapi` writes it to docs/openapi.json, which GET /openapi.json serves.
  */
 import * as Auth from "@flashstock/core/auth/index";
+import * as Sessions from "@flashstock/core/auth/session";
 import * as Cart from "@flashstock/core/cart/index";
 import * as Catalog from "@flashstock/core/catalog/index";
 import { type ErrorCode, errorRegistry, messageOf, statusOf } from "@flashstock/core/error";
@@ -59,7 +60,8 @@ const schemas = {
   WalletTransaction: Payment.WalletTransaction,
   WalletChange: Payment.WalletChange,
   User: Auth.User,
-  Session: Auth.Session,
+  Session: Sessions.Session,
+  TokenPair: Sessions.TokenPair,
 };
 
 const key = ({ route }: DeclaredRoute) => `${route.method} ${route.path}`;
@@ -147,12 +149,16 @@ function operation(declared: DeclaredRoute): ZodOpenApiOperationObject {
               ),
             }
           : {}),
-        content: {
-          [contentType]: {
-            schema: returns.body,
-            ...(example === undefined ? {} : { example }),
-          },
-        },
+        ...(returns.body
+          ? {
+              content: {
+                [contentType]: {
+                  schema: returns.body,
+                  ...(example === undefined ? {} : { example }),
+                },
+              },
+            }
+          : {}),
       },
       ...errorResponses(declared),
     },

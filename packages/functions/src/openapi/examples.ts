@@ -162,13 +162,18 @@ const user = {
 };
 
 const token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl";
+const refreshTokenExample = "rt_Qm9vWm9vLWFuLW9wYXF1ZS0yNTYtYml0LXRva2VuLi4u";
+const session = { user, token, refreshToken: refreshTokenExample, expiresInSeconds: 900 };
 const stockLevel = { sku: "TEE-BLK-M", available: 127, minQuantity: 20 };
 
 /** Success bodies, by route (`METHOD /path`). */
 export const responseExamples: Record<string, unknown> = {
   "GET /health": { status: "ok" },
-  "POST /auth/register": { customer: user, token },
-  "POST /auth/login": { customer: user, token },
+  "POST /auth/register": session,
+  "POST /auth/login": session,
+  "POST /auth/refresh": { token, refreshToken: refreshTokenExample, expiresInSeconds: 900 },
+  "GET /me": user,
+  "PATCH /me": { ...user, name: "Ann Example" },
   "POST /staff": { ...user, email: "sam@example.com", name: "Sam", role: "stock_manager" },
   "GET /products": { items: [product], nextCursor: "WyJURUUtQkxLLU0iXQ" },
   "POST /products": { ...product, minQuantity: 20 },
@@ -264,6 +269,10 @@ export const responseExamples: Record<string, unknown> = {
 export const requestExamples: Record<string, unknown> = {
   "POST /auth/register": { email: "ann@example.com", password: "a long password", name: "Ann" },
   "POST /auth/login": { email: "ann@example.com", password: "a long password" },
+  "POST /auth/refresh": { refreshToken: refreshTokenExample },
+  "POST /auth/logout": { refreshToken: refreshTokenExample },
+  "PATCH /me": { name: "Ann Example" },
+  "POST /me/password": { currentPassword: "a long password", newPassword: "another long password" },
   "POST /staff": {
     email: "sam@example.com",
     password: "a long password",

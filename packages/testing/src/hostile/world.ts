@@ -96,6 +96,11 @@ export const ACCESS: Record<RouteKey, "public" | "optional" | "authenticated" | 
   "GET /health": "public",
   "POST /auth/register": "public",
   "POST /auth/login": "public",
+  "POST /auth/refresh": "public",
+  "POST /auth/logout": "public",
+  "GET /me": "authenticated",
+  "PATCH /me": "authenticated",
+  "POST /me/password": "authenticated",
   "POST /staff": "roles",
   "GET /products": "optional",
   "POST /products": "roles",
@@ -154,6 +159,15 @@ export const TEMPLATES: Record<RouteKey, Template> = {
     body: () => ({ email: "fuzz-register@example.com", password: PASSWORD, name: "Fuzz Register" }),
   },
   "POST /auth/login": { body: (w) => ({ email: w.users.customer.email, password: PASSWORD }) },
+  // An unknown token: 401 for refresh, 204 for logout; both documented.
+  "POST /auth/refresh": { body: () => ({ refreshToken: "rt_fuzz-unknown" }) },
+  "POST /auth/logout": { body: () => ({ refreshToken: "rt_fuzz-unknown" }) },
+  "GET /me": { role: "customer" },
+  "PATCH /me": { role: "customer", body: () => ({ name: "Fuzz Customer" }) },
+  "POST /me/password": {
+    role: "customer",
+    body: () => ({ currentPassword: PASSWORD, newPassword: PASSWORD }),
+  },
   "POST /staff": {
     role: "admin",
     body: () => ({
