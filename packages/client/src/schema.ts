@@ -1326,6 +1326,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description `TOO_MANY_ATTEMPTS`: more failed logins than `LOGIN_FAILURES_PER_EMAIL` (5) for one email or `LOGIN_FAILURES_PER_ADDRESS` (20) from one source address in 15 minutes, more registrations than `REGISTRATIONS_PER_ADDRESS_PER_HOUR` (50) from one address in an hour; no password is checked; `Retry-After` and `details: {retryAfterSeconds}` say when one more is let through */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "TOO_MANY_ATTEMPTS";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
             /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
             500: {
                 headers: {
@@ -1461,6 +1479,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `TOO_MANY_ATTEMPTS`: more failed logins than `LOGIN_FAILURES_PER_EMAIL` (5) for one email or `LOGIN_FAILURES_PER_ADDRESS` (20) from one source address in 15 minutes, more registrations than `REGISTRATIONS_PER_ADDRESS_PER_HOUR` (50) from one address in an hour; no password is checked; `Retry-After` and `details: {retryAfterSeconds}` say when one more is let through */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "TOO_MANY_ATTEMPTS";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

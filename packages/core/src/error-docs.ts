@@ -57,6 +57,8 @@ export const whenAnswered: Record<ErrorCode, string> = {
   STOCK_LIMIT_EXCEEDED: "an adjustment that would take stock above 1,000,000,000",
   BODY_TOO_LARGE: "a body over `MAX_BODY_BYTES` (64 KiB)",
   IDEMPOTENCY_KEY_REUSED: "an `Idempotency-Key` reused with a different body",
+  TOO_MANY_ATTEMPTS:
+    "more failed logins than `LOGIN_FAILURES_PER_EMAIL` (5) for one email or `LOGIN_FAILURES_PER_ADDRESS` (20) from one source address in 15 minutes, more registrations than `REGISTRATIONS_PER_ADDRESS_PER_HOUR` (50) from one address in an hour; no password is checked; `Retry-After` and `details: {retryAfterSeconds}` say when one more is let through",
   INTERNAL_ERROR: "a bug; logged with its stack, nothing internal is returned",
   SERVICE_UNAVAILABLE:
     "the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it)",

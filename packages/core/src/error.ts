@@ -17,6 +17,7 @@ export const statusOfKind = {
   conflict: 409,
   too_large: 413,
   unprocessable: 422,
+  too_many_requests: 429,
   internal: 500,
   unavailable: 503,
 } as const;
@@ -103,6 +104,10 @@ export const errorRegistry = {
   IDEMPOTENCY_KEY_REUSED: {
     kind: "unprocessable",
     message: "This Idempotency-Key was already used with a different request body",
+  },
+  TOO_MANY_ATTEMPTS: {
+    kind: "too_many_requests",
+    message: "Too many attempts: try again in {retryAfterSeconds} seconds",
   },
   INTERNAL_ERROR: {
     kind: "internal",

@@ -19,6 +19,8 @@ export interface RequestOptions {
   body?: unknown;
   rawBody?: string | Buffer;
   headers?: Record<string, string>;
+  /** The caller's address as API Gateway reports it (requestContext.http.sourceIp). */
+  sourceIp?: string;
 }
 
 const dispatch = createDispatcher(routes);
@@ -45,7 +47,14 @@ export async function call<T = any>(
     body = JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
   }
-  const response = await dispatch({ method, rawPath, rawQueryString, headers, body });
+  const response = await dispatch({
+    method,
+    rawPath,
+    rawQueryString,
+    headers,
+    body,
+    sourceIp: options.sourceIp,
+  });
   expectConformingAnswer({
     method,
     path: rawPath,

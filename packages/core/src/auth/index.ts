@@ -4,6 +4,14 @@ import { SignJWT } from "jose";
 import { isSqlState, type Queryable } from "../db/index.ts";
 import { DomainError, forbidden } from "../error.ts";
 import * as z from "../zod.ts";
+import {
+  type AttemptLimits,
+  clearLoginFailures,
+  defaultAttemptLimits,
+  loginRules,
+  registrationRules,
+  takeAttempt,
+} from "./throttle.ts";
 
 export const Role = z.enum(["customer", "stock_manager", "ops", "admin"]);
 export type Role = z.infer<typeof Role>;
@@ -123,11 +131,49 @@ export async function createUser(
   }
 }
 
-export const register = (db: Queryable, input: RegisterInput) =>
-  createUser(db, { ...input, role: "customer" });
+/** Where a sign-in comes from, and the limits it is held to (auth/throttle.ts). */
+export interface AttemptContext {
+  address?: string;
+  limits: AttemptLimits;
+}
 
-/** A disabled account answers exactly as a wrong password does, after the same work. */
-export async function login(db: Queryable, input: LoginInput): Promise<User> {
+/** A new customer; registrations are counted per source address. */
+export async function register(
+  db: Queryable,
+  input: RegisterInput,
+  context: AttemptContext = { limits: defaultAttemptLimits },
+): Promise<User> {
+  await takeAttempt(
+    db,
+    "registration",
+    { address: context.address },
+    registrationRules(context.limits),
+  );
+  return createUser(db, { ...input, role: "customer" });
+}
+
+/**
+ * Signs in. The attempt is counted as a failure before the password is checked (so parallel
+ * guesses count each other) and forgotten when it succeeds; over a limit the answer is 429 with no
+ * hash spent. A disabled account answers exactly as a wrong password does, after the same work.
+ */
+export async function login(
+  db: Queryable,
+  input: LoginInput,
+  context: AttemptContext = { limits: defaultAttemptLimits },
+): Promise<User> {
+  await takeAttempt(
+    db,
+    "login_failure",
+    { email: input.email, address: context.address },
+    loginRules(context.limits),
+  );
+  const user = await checkPassword(db, input);
+  await clearLoginFailures(db, input.email);
+  return user;
+}
+
+async function checkPassword(db: Queryable, input: LoginInput): Promise<User> {
   const { rows } = await db.query<UserRow>(
     `SELECT ${userColumns} FROM users WHERE lower(email) = lower($1)`,
     [input.email],

@@ -1,5 +1,6 @@
 import * as Auth from "@flashstock/core/auth/index";
 import * as Sessions from "@flashstock/core/auth/session";
+import { config } from "../lib/config.ts";
 import { route, tokenConfig } from "../lib/http.ts";
 import { db } from "../lib/resources.ts";
 
@@ -8,19 +9,21 @@ export const register = route({
   summary: "Create a customer account and sign in",
   body: Auth.RegisterInput,
   returns: { status: 201, body: Sessions.Session },
-  errors: ["EMAIL_TAKEN"],
-}).handler(async ({ body }) =>
-  Sessions.startSession(db(), tokenConfig(), await Auth.register(db(), body)),
+  errors: ["EMAIL_TAKEN", "TOO_MANY_ATTEMPTS"],
+}).handler(async ({ body, sourceIp }) =>
+  Sessions.startSession(db(), tokenConfig(), await Auth.register(db(), body, attempt(sourceIp))),
 );
+
+const attempt = (address: string | undefined) => ({ address, limits: config().attemptLimits });
 
 export const login = route({
   access: "public",
   summary: "Sign in with email and password",
   body: Auth.LoginInput,
   returns: { status: 200, body: Sessions.Session },
-  errors: ["INVALID_CREDENTIALS"],
-}).handler(async ({ body }) =>
-  Sessions.startSession(db(), tokenConfig(), await Auth.login(db(), body)),
+  errors: ["INVALID_CREDENTIALS", "TOO_MANY_ATTEMPTS"],
+}).handler(async ({ body, sourceIp }) =>
+  Sessions.startSession(db(), tokenConfig(), await Auth.login(db(), body, attempt(sourceIp))),
 );
 
 export const refresh = route({

@@ -6,6 +6,7 @@
  */
 
 import { ACCESS_TOKEN_TTL_SECONDS } from "@flashstock/core/auth/index";
+import { type AttemptLimits, defaultAttemptLimits } from "@flashstock/core/auth/throttle";
 import { Resource } from "sst/resource";
 import {
   bus,
@@ -60,6 +61,7 @@ export interface Config {
   duplicateWindowMinutes: number;
   /** The relay leaves younger events to the fast path of the request that wrote them. */
   relayMinAgeSeconds: number;
+  attemptLimits: AttemptLimits;
 }
 
 function required(name: string): string {
@@ -113,6 +115,24 @@ export function config(): Config {
     maxBodyBytes: integer("MAX_BODY_BYTES", 64 * 1024),
     duplicateWindowMinutes: integer("DUPLICATE_WINDOW_MINUTES", 30, 0),
     relayMinAgeSeconds: integer("OUTBOX_RELAY_MIN_AGE_SECONDS", 5, 0),
+    attemptLimits: {
+      loginFailuresPerEmail: integer(
+        "LOGIN_FAILURES_PER_EMAIL",
+        defaultAttemptLimits.loginFailuresPerEmail,
+      ),
+      loginFailuresPerAddress: integer(
+        "LOGIN_FAILURES_PER_ADDRESS",
+        defaultAttemptLimits.loginFailuresPerAddress,
+      ),
+      resetRequestsPerEmailPerHour: integer(
+        "RESET_REQUESTS_PER_EMAIL_PER_HOUR",
+        defaultAttemptLimits.resetRequestsPerEmailPerHour,
+      ),
+      registrationsPerAddressPerHour: integer(
+        "REGISTRATIONS_PER_ADDRESS_PER_HOUR",
+        defaultAttemptLimits.registrationsPerAddressPerHour,
+      ),
+    },
   };
 }
 

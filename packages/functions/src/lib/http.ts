@@ -72,6 +72,8 @@ export interface Input<P, Q, B, U extends Principal | undefined = Principal | un
   headers: Record<string, string>;
   /** Set whenever the route's access requires a token, so handlers need no check of their own. */
   principal: U;
+  /** The caller's address as API Gateway saw it (requestContext.http.sourceIp). */
+  sourceIp: string | undefined;
 }
 
 type PrincipalFor<A extends Access> = A extends "public" | "optional"
@@ -120,7 +122,12 @@ const errorMapping = (): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
         // What a 503 hides from the client (Stripe's or the database's own error) is for the log.
         ...(err.status >= 500 && err.cause ? { cause: String(err.cause) } : {}),
       });
-      request.response = json(err.status, errorBody(err.code, err.message, err.details));
+      const retryAfter = err.details?.retryAfterSeconds;
+      request.response = json(
+        err.status,
+        errorBody(err.code, err.message, err.details),
+        typeof retryAfter === "number" ? { "retry-after": String(retryAfter) } : {},
+      );
       return;
     }
     logger.error("unhandled error", err as Error);
@@ -318,6 +325,7 @@ export function route<const A extends Access, R, P = undefined, Q = undefined, B
               body: undefined,
               headers: {},
               principal: undefined,
+              sourceIp: request.event.requestContext?.http?.sourceIp,
             };
           },
         })
