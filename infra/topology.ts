@@ -93,6 +93,8 @@ export const routes = [
   { method: "PATCH", path: "/me", handler: `${http}/me.update`, needs: api },
   { method: "POST", path: "/me/password", handler: `${http}/me.changePassword`, needs: api },
   { method: "POST", path: "/staff", handler: `${http}/staff.create`, needs: api },
+  { method: "GET", path: "/staff", handler: `${http}/staff.list`, needs: api },
+  { method: "PATCH", path: "/staff/{id}", handler: `${http}/staff.update`, needs: api },
 
   // A token is read when sent (staff see the low-stock line), so the catalog reads the token secret.
   { method: "GET", path: "/products", handler: `${http}/products.list`, needs: api },

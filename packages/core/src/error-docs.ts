@@ -50,6 +50,8 @@ export const whenAnswered: Record<ErrorCode, string> = {
   CART_LINE_LIMIT: "more than 100 different products in one cart",
   CURRENCY_MISMATCH:
     "products priced in different currencies in one cart, paying with store credit for a cart in another currency than the wallet's, or a promotion in another currency than the cart's; nothing changed",
+  LAST_ADMIN:
+    "`PATCH /staff/{id}` that would demote or disable the only active admin; nothing changed",
   INVALID_STATE:
     "a step the order's status does not allow: cancelling one that is `shipped`, `delivered` or `cancelled`, shipping one that is not `confirmed`, delivering one that is not `shipped`, releasing one that is not `on_hold`; `details: {orderId, status, allowed}`",
   PAYMENT_METHOD_UNAVAILABLE:

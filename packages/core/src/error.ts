@@ -94,6 +94,10 @@ export const errorRegistry = {
     kind: "conflict",
     message: "All items of a cart or an order must be priced in one currency",
   },
+  LAST_ADMIN: {
+    kind: "conflict",
+    message: "The last active admin cannot be demoted or disabled",
+  },
   INVALID_STATE: { kind: "conflict", message: "An order that is {status} cannot be {action}" },
   PAYMENT_METHOD_UNAVAILABLE: {
     kind: "conflict",

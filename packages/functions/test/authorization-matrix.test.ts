@@ -227,6 +227,15 @@ const MATRIX = {
       body: { email: email(), password: PASSWORD, name: "Staff", role: "ops" },
     }),
   },
+  "GET /staff": { who: "admin", success: 200, request: async () => ({ url: "/staff" }) },
+  "PATCH /staff/{id}": {
+    who: "admin",
+    success: 200,
+    request: async () => {
+      const target = await createUser(t.db, "stock_manager");
+      return { url: `/staff/${target.id}`, body: { role: "ops" } };
+    },
+  },
   "GET /products": {
     who: "anyone (token optional)",
     success: 200,

@@ -14,9 +14,12 @@ export function runCommand(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
+  /** Written to the command's standard input, which is then closed. */
+  input?: string,
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: repoRoot, env });
+    if (input !== undefined) child.stdin.end(input);
     let out = "";
     child.stdout.on("data", (d) => {
       out += d;

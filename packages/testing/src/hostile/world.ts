@@ -102,6 +102,8 @@ export const ACCESS: Record<RouteKey, "public" | "optional" | "authenticated" | 
   "PATCH /me": "authenticated",
   "POST /me/password": "authenticated",
   "POST /staff": "roles",
+  "GET /staff": "roles",
+  "PATCH /staff/{id}": "roles",
   "GET /products": "optional",
   "POST /products": "roles",
   "GET /products/{sku}": "optional",
@@ -167,6 +169,12 @@ export const TEMPLATES: Record<RouteKey, Template> = {
   "POST /me/password": {
     role: "customer",
     body: () => ({ currentPassword: PASSWORD, newPassword: PASSWORD }),
+  },
+  "GET /staff": { role: "admin" },
+  "PATCH /staff/{id}": {
+    role: "admin",
+    path: (w) => ({ id: w.users.stock_manager.id }),
+    body: () => ({ role: "stock_manager", disabled: false }),
   },
   "POST /staff": {
     role: "admin",
