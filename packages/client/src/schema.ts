@@ -845,6 +845,12 @@ export interface components {
             reason: "initial" | "sale" | "cancellation" | "restock" | "correction" | "damage" | "return" | "loss";
             orderId: string | null;
             availableAfter: number;
+            actor: {
+                /** Format: uuid */
+                id: string;
+                email: string;
+            } | null;
+            note: string | null;
         };
         Cart: {
             /** Format: uuid */
@@ -3835,14 +3841,21 @@ export interface operations {
                      *           "delta": 120,
                      *           "reason": "initial",
                      *           "orderId": null,
-                     *           "availableAfter": 120
+                     *           "availableAfter": 120,
+                     *           "actor": {
+                     *             "id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+                     *             "email": "sam@example.com"
+                     *           },
+                     *           "note": "opening stock, PO 4711"
                      *         },
                      *         {
                      *           "at": "2026-12-01T10:15:30.123Z",
                      *           "delta": -2,
                      *           "reason": "sale",
                      *           "orderId": "7d1f6a52-3c2e-4b8e-9a3f-2f6c1d8e4b90",
-                     *           "availableAfter": 118
+                     *           "availableAfter": 118,
+                     *           "actor": null,
+                     *           "note": null
                      *         }
                      *       ],
                      *       "nextCursor": null

@@ -472,11 +472,11 @@ describe("PUT /inventory/{sku}", () => {
 });
 
 describe("GET /inventory/{sku}/movements", () => {
-  it("lists the ledger oldest first, with availableAfter, reason and a null orderId for manual moves", async () => {
+  it("lists the ledger oldest first, with availableAfter, reason, who made each adjustment and its note, and a null orderId for manual moves", async () => {
     // Prepare
     const product = await createTestProduct(t.db, { available: 5 });
     for (const body of [
-      { delta: 10, reason: "restock" },
+      { delta: 10, reason: "restock", note: "PO 4711" },
       { delta: -2, reason: "damage" },
       { delta: -1, reason: "correction" },
       { delta: 3, reason: "return" },
@@ -491,13 +491,23 @@ describe("GET /inventory/{sku}/movements", () => {
 
     // Assess
     expect(response.status).toBe(200);
+    const by = { id: manager.id, email: manager.email };
+    const manual = { at: isoDate, orderId: null, actor: by, note: null };
     expect(response.body).toEqual({
       items: [
-        { at: isoDate, delta: 5, reason: "initial", orderId: null, availableAfter: 5 },
-        { at: isoDate, delta: 10, reason: "restock", orderId: null, availableAfter: 15 },
-        { at: isoDate, delta: -2, reason: "damage", orderId: null, availableAfter: 13 },
-        { at: isoDate, delta: -1, reason: "correction", orderId: null, availableAfter: 12 },
-        { at: isoDate, delta: 3, reason: "return", orderId: null, availableAfter: 15 },
+        {
+          at: isoDate,
+          delta: 5,
+          reason: "initial",
+          orderId: null,
+          availableAfter: 5,
+          actor: null,
+          note: null,
+        },
+        { ...manual, delta: 10, reason: "restock", availableAfter: 15, note: "PO 4711" },
+        { ...manual, delta: -2, reason: "damage", availableAfter: 13 },
+        { ...manual, delta: -1, reason: "correction", availableAfter: 12 },
+        { ...manual, delta: 3, reason: "return", availableAfter: 15 },
       ],
       nextCursor: null,
     });

@@ -48,7 +48,7 @@ const gatewayError = (
   headers: Record<string, string> = {},
 ) => ({
   statusCode: statusOf(code),
-  headers: { "content-type": "application/json", ...headers },
+  headers: { "content-type": "application/json", "x-content-type-options": "nosniff", ...headers },
   body: JSON.stringify({ error: { code, message: messageOf(code, details) } }),
 });
 

@@ -3,6 +3,7 @@ import { promisify } from "node:util";
 import { SignJWT } from "jose";
 import { isSqlState, type Queryable } from "../db/index.ts";
 import { DomainError, forbidden } from "../error.ts";
+import { SafeName } from "../text.ts";
 import * as z from "../zod.ts";
 import {
   type AttemptLimits,
@@ -22,7 +23,7 @@ export const Email = z.pipe(
   z.email({ message: "must be an email address" }),
 );
 const Password = z.string().check(z.minLength(8), z.maxLength(256));
-const Name = z.string().check(z.trim(), z.minLength(1), z.maxLength(200));
+const Name = SafeName(200);
 
 export const RegisterInput = z.strictObject({ email: Email, password: Password, name: Name });
 export type RegisterInput = z.infer<typeof RegisterInput>;

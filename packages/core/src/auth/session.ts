@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Db, Queryable } from "../db/types.ts";
 import { DomainError } from "../error.ts";
+import { SafeName } from "../text.ts";
 import * as z from "../zod.ts";
 import {
   hashPassword,
@@ -191,7 +192,7 @@ export async function getMe(db: Queryable, principal: Principal): Promise<User> 
 }
 
 export const UpdateMeInput = z.strictObject({
-  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
+  name: SafeName(200),
 });
 export type UpdateMeInput = z.infer<typeof UpdateMeInput>;
 

@@ -5,6 +5,7 @@
  */
 import type { Db, Queryable } from "../db/types.ts";
 import { DomainError, notFound } from "../error.ts";
+import { SafeName } from "../text.ts";
 import * as z from "../zod.ts";
 import { hashPassword, Role, toUser, User, type UserRow, userColumns } from "./index.ts";
 import { revokeLogins } from "./session.ts";
@@ -65,7 +66,7 @@ export const AdminAccountInput = z.strictObject({
     z.string().check(z.trim(), z.maxLength(254)),
     z.email({ message: "must be an email address" }),
   ),
-  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
+  name: SafeName(200),
   password: z.string().check(z.minLength(8), z.maxLength(256)),
 });
 export type AdminAccountInput = z.infer<typeof AdminAccountInput>;

@@ -2,6 +2,7 @@ import { type Db, isSqlState, type Queryable } from "../db/index.ts";
 import { isoInstant } from "../db/instant.ts";
 import { DomainError, notFound } from "../error.ts";
 import { decodeCursor, encodeCursor, Limit, Page } from "../pagination.ts";
+import { SafeName } from "../text.ts";
 import * as z from "../zod.ts";
 
 export const Sku = z
@@ -46,7 +47,7 @@ const MaxPerCustomer = z.nullable(z.int().check(z.minimum(1), z.maximum(MAX_STOC
 const AvailableFrom = z.nullable(z.iso.datetime({ offset: true }));
 
 const productFields = {
-  name: Text(200, 1),
+  name: SafeName(200),
   description: Text(5000),
   priceCents: z.int().check(z.minimum(0), z.maximum(1_000_000_000)),
   currency: Currency,

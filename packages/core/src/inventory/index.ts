@@ -79,6 +79,10 @@ export const Movement = z.object({
   reason: MovementReason,
   orderId: z.nullable(z.uuid()),
   availableAfter: z.int(),
+  /** Who made the change: a staff member's adjustment; null for the system (sales, cancellations by it). */
+  actor: z.nullable(z.object({ id: z.uuid(), email: z.string() })),
+  /** The adjustment's note, as its author wrote it. */
+  note: z.nullable(z.string()),
 });
 export type Movement = z.infer<typeof Movement>;
 export const MovementPage = Page(Movement);
@@ -162,8 +166,13 @@ export async function listMovements(
   await getStockLevel(db, sku);
   const after = input.cursor ? decodeCursor(input.cursor, z.tuple([z.int()]))[0] : 0;
   const { rows } = await db.query<Movement & { id: number; at: Date }>(
-    `SELECT id, at, delta, reason, order_id AS "orderId", available_after AS "availableAfter"
-       FROM stock_movements WHERE sku = $1 AND id > $2 ORDER BY id LIMIT $3`,
+    `SELECT m.id, m.at, m.delta, m.reason, m.order_id AS "orderId",
+            m.available_after AS "availableAfter",
+            CASE WHEN u.id IS NULL THEN NULL
+                 ELSE jsonb_build_object('id', u.id, 'email', u.email) END AS actor,
+            m.note
+       FROM stock_movements m LEFT JOIN users u ON u.id = m.actor_id
+      WHERE m.sku = $1 AND m.id > $2 ORDER BY m.id LIMIT $3`,
     [sku, after, input.limit + 1],
   );
   const page = rows.slice(0, input.limit);

@@ -3,6 +3,7 @@ import { isoInstant } from "../db/instant.ts";
 import type { Db, Queryable } from "../db/types.ts";
 import { DomainError, forbidden, notFound } from "../error.ts";
 import { decodeCursor, encodeCursor, Limit, Page } from "../pagination.ts";
+import { SafeName } from "../text.ts";
 import * as z from "../zod.ts";
 
 export const OrderStatus = z.enum([
@@ -397,7 +398,7 @@ export async function writeRefundedEvent(tx: Queryable, orderId: string): Promis
 }
 
 export const ShipOrderInput = z.strictObject({
-  carrier: z.string().check(z.trim(), z.minLength(1), z.maxLength(100)),
+  carrier: SafeName(100),
   trackingNumber: z.string().check(z.trim(), z.minLength(1), z.maxLength(100)),
   trackingUrl: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
 });

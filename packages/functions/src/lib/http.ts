@@ -90,13 +90,30 @@ export class Reply<R> {
 export const withHeaders = <R>(body: R, headers: Record<string, string>) =>
   new Reply(body, headers);
 
+/**
+ * On every answer: no content sniffing (a JSON body is never run as a page); once deployed (in
+ * Lambda, always behind API Gateway's HTTPS), HSTS, so that browsers never try plain HTTP again.
+ */
+const securityHeaders = (): Record<string, string> => ({
+  "x-content-type-options": "nosniff",
+  ...(process.env.AWS_LAMBDA_FUNCTION_NAME
+    ? { "strict-transport-security": "max-age=31536000; includeSubDomains" }
+    : {}),
+});
+
+/** JSON answers depend on the caller (their token, their cart) or on the moment: never cached. */
 const json = (
   statusCode: number,
   body: unknown,
   headers: Record<string, string> = {},
 ): HttpResult => ({
   statusCode,
-  headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
+  headers: {
+    "content-type": "application/json",
+    "cache-control": "no-store",
+    ...securityHeaders(),
+    ...headers,
+  },
   body: JSON.stringify(body),
 });
 
@@ -290,11 +307,17 @@ const parsing = <P, Q, B, R>(
 
 function toResult<R>(returns: Returns<R>, result: R | Reply<R>): HttpResult {
   const { body, headers } = result instanceof Reply ? result : { body: result, headers: {} };
-  if (returns.status === 204) return { statusCode: 204, headers: { ...headers }, body: "" };
+  if (returns.status === 204) {
+    return {
+      statusCode: 204,
+      headers: { "cache-control": "no-store", ...securityHeaders(), ...headers },
+      body: "",
+    };
+  }
   if (returns.contentType && !/json/.test(returns.contentType)) {
     return {
       statusCode: returns.status,
-      headers: { "content-type": returns.contentType, ...headers },
+      headers: { "content-type": returns.contentType, ...securityHeaders(), ...headers },
       body: String(body),
     };
   }

@@ -194,6 +194,8 @@ export const responseExamples: Record<string, unknown> = {
         reason: "initial",
         orderId: null,
         availableAfter: 120,
+        actor: { id: "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", email: "sam@example.com" },
+        note: "opening stock, PO 4711",
       },
       {
         at: "2026-12-01T10:15:30.123Z",
@@ -201,6 +203,8 @@ export const responseExamples: Record<string, unknown> = {
         reason: "sale",
         orderId: order.id,
         availableAfter: 118,
+        actor: null,
+        note: null,
       },
     ],
     nextCursor: null,
