@@ -533,8 +533,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Orders, newest first: a customer's own, or all of them for staff
-         * @description Any signed-in user (bearer token).
+         * Orders, newest first: a customer's own, or all of them for ops and admin
+         * @description Roles: customer, ops, admin (bearer token).
          */
         get: operations["orders.list"];
         put?: never;
@@ -553,8 +553,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One order (its owner's, or any for staff)
-         * @description Any signed-in user (bearer token).
+         * One order (its owner's, or any for ops and admin)
+         * @description Roles: customer, ops, admin (bearer token).
          */
         get: operations["orders.get"];
         put?: never;
@@ -576,7 +576,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel an order: its units go back, and its money (its owner, ops or admin)
-         * @description Any signed-in user (bearer token).
+         * @description Roles: customer, ops, admin (bearer token).
          */
         post: operations["orders.cancel"];
         delete?: never;
@@ -5246,7 +5246,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Orders, newest first: a customer's own, or all of them for staff */
+            /** @description Orders, newest first: a customer's own, or all of them for ops and admin */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5345,6 +5345,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description `FORBIDDEN`: a valid token whose role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
             /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
             500: {
                 headers: {
@@ -5394,7 +5412,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One order (its owner's, or any for staff) */
+            /** @description One order (its owner's, or any for ops and admin) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5480,6 +5498,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: a valid token whose role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
