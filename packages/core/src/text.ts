@@ -8,6 +8,7 @@ import * as z from "./zod.ts";
  * as a family are built with it.
  */
 const unsafeInName =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   /[\u0000-\u001F\u007F-\u009F\u061C\u200B\u200C\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u;
 
 export const hasUnsafeNameCharacter = (s: string) => unsafeInName.test(s);
