@@ -89,6 +89,18 @@ export const routes = [
   { method: "POST", path: "/auth/login", handler: `${http}/auth.login`, needs: api },
   { method: "POST", path: "/auth/refresh", handler: `${http}/auth.refresh`, needs: api },
   { method: "POST", path: "/auth/logout", handler: `${http}/auth.logout`, needs: api },
+  {
+    method: "POST",
+    path: "/auth/password-reset",
+    handler: `${http}/auth.requestPasswordReset`,
+    needs: [...api, "email"],
+  },
+  {
+    method: "POST",
+    path: "/auth/password-reset/confirm",
+    handler: `${http}/auth.confirmPasswordReset`,
+    needs: api,
+  },
   { method: "GET", path: "/me", handler: `${http}/me.get`, needs: api },
   { method: "PATCH", path: "/me", handler: `${http}/me.update`, needs: api },
   { method: "POST", path: "/me/password", handler: `${http}/me.changePassword`, needs: api },

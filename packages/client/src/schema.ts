@@ -201,6 +201,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email a single-use link to reset the password (the same answer whether or not the account exists)
+         * @description Anyone; no token is read.
+         */
+        post: operations["auth.requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the emailed token, ending every login, and sign in
+         * @description Anyone; no token is read.
+         */
+        post: operations["auth.confirmPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me": {
         parameters: {
             query?: never;
@@ -1356,7 +1396,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `TOO_MANY_ATTEMPTS`: more failed logins than `LOGIN_FAILURES_PER_EMAIL` (5) for one email or `LOGIN_FAILURES_PER_ADDRESS` (20) from one source address in 15 minutes, more registrations than `REGISTRATIONS_PER_ADDRESS_PER_HOUR` (50) from one address in an hour; no password is checked; `Retry-After` and `details: {retryAfterSeconds}` say when one more is let through */
+            /** @description `TOO_MANY_ATTEMPTS`: more failed logins than `LOGIN_FAILURES_PER_EMAIL` (5) for one email or `LOGIN_FAILURES_PER_ADDRESS` (20) from one source address in 15 minutes, more registrations than `REGISTRATIONS_PER_ADDRESS_PER_HOUR` (50) from one address in an hour, more password-reset requests than `RESET_REQUESTS_PER_EMAIL_PER_HOUR` (3) for one email in an hour; no password is checked; `Retry-After` and `details: {retryAfterSeconds}` say when one more is let through */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1517,7 +1557,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `TOO_MANY_ATTEMPTS`: more failed logins than `LOGIN_FAILURES_PER_EMAIL` (5) for one email or `LOGIN_FAILURES_PER_ADDRESS` (20) from one source address in 15 minutes, more registrations than `REGISTRATIONS_PER_ADDRESS_PER_HOUR` (50) from one address in an hour; no password is checked; `Retry-After` and `details: {retryAfterSeconds}` say when one more is let through */
+            /** @description `TOO_MANY_ATTEMPTS`: more failed logins than `LOGIN_FAILURES_PER_EMAIL` (5) for one email or `LOGIN_FAILURES_PER_ADDRESS` (20) from one source address in 15 minutes, more registrations than `REGISTRATIONS_PER_ADDRESS_PER_HOUR` (50) from one address in an hour, more password-reset requests than `RESET_REQUESTS_PER_EMAIL_PER_HOUR` (3) for one email in an hour; no password is checked; `Retry-After` and `details: {retryAfterSeconds}` say when one more is let through */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1754,6 +1794,237 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "auth.requestPasswordReset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Email a single-use link to reset the password (the same answer whether or not the account exists) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        message: string;
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `TOO_MANY_ATTEMPTS`: more failed logins than `LOGIN_FAILURES_PER_EMAIL` (5) for one email or `LOGIN_FAILURES_PER_ADDRESS` (20) from one source address in 15 minutes, more registrations than `REGISTRATIONS_PER_ADDRESS_PER_HOUR` (50) from one address in an hour, more password-reset requests than `RESET_REQUESTS_PER_EMAIL_PER_HOUR` (3) for one email in an hour; no password is checked; `Retry-After` and `details: {retryAfterSeconds}` say when one more is let through */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "TOO_MANY_ATTEMPTS";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "auth.confirmPasswordReset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Set a new password with the emailed token, ending every login, and sign in */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             *
+             *     `INVALID_RESET_TOKEN`: `POST /auth/password-reset/confirm` with a token that was used, is older than 30 minutes, is unknown, or belongs to a disabled account; nothing changed
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "INVALID_RESET_TOKEN";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

@@ -14,6 +14,8 @@ export const whenAnswered: Record<ErrorCode, string> = {
   MALFORMED_PATH: "the path is not valid percent-encoding",
   INVALID_CURSOR: "a pagination cursor this API did not issue",
   CART_EMPTY: "checkout of a cart with no items",
+  INVALID_RESET_TOKEN:
+    "`POST /auth/password-reset/confirm` with a token that was used, is older than 30 minutes, is unknown, or belongs to a disabled account; nothing changed",
   INVALID_SIGNATURE:
     "`POST /webhooks/stripe` without a `Stripe-Signature` header, with one that does not match the body and `STRIPE_WEBHOOK_SECRET` (or is older than 5 minutes), or while Stripe is not configured; nothing changed",
   UNAUTHENTICATED: "protected route without a token, or a malformed, forged or expired one",
@@ -60,7 +62,7 @@ export const whenAnswered: Record<ErrorCode, string> = {
   BODY_TOO_LARGE: "a body over `MAX_BODY_BYTES` (64 KiB)",
   IDEMPOTENCY_KEY_REUSED: "an `Idempotency-Key` reused with a different body",
   TOO_MANY_ATTEMPTS:
-    "more failed logins than `LOGIN_FAILURES_PER_EMAIL` (5) for one email or `LOGIN_FAILURES_PER_ADDRESS` (20) from one source address in 15 minutes, more registrations than `REGISTRATIONS_PER_ADDRESS_PER_HOUR` (50) from one address in an hour; no password is checked; `Retry-After` and `details: {retryAfterSeconds}` say when one more is let through",
+    "more failed logins than `LOGIN_FAILURES_PER_EMAIL` (5) for one email or `LOGIN_FAILURES_PER_ADDRESS` (20) from one source address in 15 minutes, more registrations than `REGISTRATIONS_PER_ADDRESS_PER_HOUR` (50) from one address in an hour, more password-reset requests than `RESET_REQUESTS_PER_EMAIL_PER_HOUR` (3) for one email in an hour; no password is checked; `Retry-After` and `details: {retryAfterSeconds}` say when one more is let through",
   INTERNAL_ERROR: "a bug; logged with its stack, nothing internal is returned",
   SERVICE_UNAVAILABLE:
     "the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it)",

@@ -3,7 +3,7 @@
  * (no token, a forged token, an expired token, a customer and each staff role), must answer exactly
  * as README's HTTP API table says; and no customer can reach another customer's cart or order.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { issueToken } from "@flashstock/core/auth/index";
 import { confirmOrder, shipOrder } from "@flashstock/core/order/index";
@@ -195,6 +195,25 @@ const MATRIX = {
         body: { email: w.users.customer.email, password: PASSWORD },
       });
       return { url: "/auth/refresh", body: { refreshToken: login.body.refreshToken } };
+    },
+  },
+  "POST /auth/password-reset": {
+    who: "anyone",
+    success: 202,
+    request: async () => ({ url: "/auth/password-reset", body: { email: email() } }),
+  },
+  "POST /auth/password-reset/confirm": {
+    who: "anyone",
+    success: 200,
+    request: async () => {
+      // A reset token as the emailed link carries it, stored as the request would store it.
+      const token = randomBytes(32).toString("base64url");
+      await t.db.query(
+        `INSERT INTO password_reset_tokens (token_hash, user_id, expires_at)
+         VALUES (sha256(convert_to($1, 'UTF8')), $2, now() + interval '30 minutes')`,
+        [token, w.users.customer.id],
+      );
+      return { url: "/auth/password-reset/confirm", body: { token, password: PASSWORD } };
     },
   },
   "POST /auth/logout": {

@@ -306,6 +306,7 @@ export const WRITABLE_TABLES = [
   "promotions",
   "logins",
   "refresh_tokens",
+  "password_reset_tokens",
 ];
 
 /**

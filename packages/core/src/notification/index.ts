@@ -360,3 +360,22 @@ export function orderShippedEmail(order: Order, customer: Customer): Email {
     ]),
   };
 }
+
+/** The link that lets an account's owner choose a new password: single use, 30 minutes. */
+export function passwordResetEmail(
+  to: { email: string; name: string },
+  link: string,
+  validMinutes: number,
+): Email {
+  return {
+    to: [to.email],
+    subject: "Reset your password",
+    ...render([
+      {
+        p: `Hello ${to.name}, someone (hopefully you) asked to reset the password of this account.`,
+      },
+      { p: `To choose a new password, open this link within ${validMinutes} minutes: ${link}` },
+      { p: "It works once. If you did not ask for it, ignore this email: nothing has changed." },
+    ]),
+  };
+}

@@ -1,8 +1,9 @@
 import * as Auth from "@flashstock/core/auth/index";
+import * as Reset from "@flashstock/core/auth/reset";
 import * as Sessions from "@flashstock/core/auth/session";
 import { config } from "../lib/config.ts";
 import { route, tokenConfig } from "../lib/http.ts";
-import { db } from "../lib/resources.ts";
+import { db, emailSender } from "../lib/resources.ts";
 
 export const register = route({
   access: "public",
@@ -40,3 +41,25 @@ export const logout = route({
   body: Sessions.RefreshInput,
   returns: { status: 204 },
 }).handler(({ body }) => Sessions.endSession(db(), body));
+
+export const requestPasswordReset = route({
+  access: "public",
+  summary:
+    "Email a single-use link to reset the password (the same answer whether or not the account exists)",
+  body: Reset.PasswordResetRequest,
+  returns: { status: 202, body: Reset.ResetAccepted },
+  errors: ["TOO_MANY_ATTEMPTS"],
+}).handler(({ body, sourceIp }) =>
+  Reset.requestPasswordReset(db(), emailSender(), body, {
+    ...attempt(sourceIp),
+    webUrl: config().webUrl,
+  }),
+);
+
+export const confirmPasswordReset = route({
+  access: "public",
+  summary: "Set a new password with the emailed token, ending every login, and sign in",
+  body: Reset.PasswordResetConfirm,
+  returns: { status: 200, body: Sessions.Session },
+  errors: ["INVALID_RESET_TOKEN"],
+}).handler(({ body }) => Reset.confirmPasswordReset(db(), tokenConfig(), body));

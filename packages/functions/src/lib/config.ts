@@ -62,6 +62,8 @@ export interface Config {
   /** The relay leaves younger events to the fast path of the request that wrote them. */
   relayMinAgeSeconds: number;
   attemptLimits: AttemptLimits;
+  /** The web UI: emailed links (a password reset) open its pages. */
+  webUrl: string;
 }
 
 function required(name: string): string {
@@ -115,6 +117,7 @@ export function config(): Config {
     maxBodyBytes: integer("MAX_BODY_BYTES", 64 * 1024),
     duplicateWindowMinutes: integer("DUPLICATE_WINDOW_MINUTES", 30, 0),
     relayMinAgeSeconds: integer("OUTBOX_RELAY_MIN_AGE_SECONDS", 5, 0),
+    webUrl: process.env.WEB_URL || "http://127.0.0.1:3001",
     attemptLimits: {
       loginFailuresPerEmail: integer(
         "LOGIN_FAILURES_PER_EMAIL",

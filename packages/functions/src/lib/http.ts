@@ -26,7 +26,7 @@ export type Access = "public" | "optional" | "authenticated" | readonly Role[];
 
 /** What a route answers when it succeeds. */
 export interface Returns<R> {
-  status: 200 | 201 | 204;
+  status: 200 | 201 | 202 | 204;
   /**
    * The body's schema: the OpenAPI document and the tests' conformance check read it. None for
    * 204, whose handler's result is not sent.

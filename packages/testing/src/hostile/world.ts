@@ -98,6 +98,8 @@ export const ACCESS: Record<RouteKey, "public" | "optional" | "authenticated" | 
   "POST /auth/login": "public",
   "POST /auth/refresh": "public",
   "POST /auth/logout": "public",
+  "POST /auth/password-reset": "public",
+  "POST /auth/password-reset/confirm": "public",
   "GET /me": "authenticated",
   "PATCH /me": "authenticated",
   "POST /me/password": "authenticated",
@@ -164,6 +166,11 @@ export const TEMPLATES: Record<RouteKey, Template> = {
   // An unknown token: 401 for refresh, 204 for logout; both documented.
   "POST /auth/refresh": { body: () => ({ refreshToken: "rt_fuzz-unknown" }) },
   "POST /auth/logout": { body: () => ({ refreshToken: "rt_fuzz-unknown" }) },
+  // An unknown email (202, no email sent) and an unknown token (400 INVALID_RESET_TOKEN).
+  "POST /auth/password-reset": { body: () => ({ email: "fuzz-nobody@example.com" }) },
+  "POST /auth/password-reset/confirm": {
+    body: () => ({ token: "fuzz-unknown", password: PASSWORD }),
+  },
   "GET /me": { role: "customer" },
   "PATCH /me": { role: "customer", body: () => ({ name: "Fuzz Customer" }) },
   "POST /me/password": {
