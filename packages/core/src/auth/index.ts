@@ -1,4 +1,10 @@
-import { createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual } from "node:crypto";
+import {
+  createHash,
+  createHmac,
+  randomBytes,
+  scrypt as scryptCallback,
+  timingSafeEqual,
+} from "node:crypto";
 import { promisify } from "node:util";
 import { SignJWT } from "jose";
 import { isSqlState, type Queryable } from "../db/index.ts";
@@ -22,8 +28,8 @@ export const Email = z.pipe(
   z.string().check(z.trim(), z.maxLength(254)),
   z.email({ message: "must be an email address" }),
 );
-const Password = z.string().check(z.minLength(8), z.maxLength(256));
-const Name = SafeName(200);
+export const Password = z.string().check(z.minLength(8), z.maxLength(256));
+export const Name = SafeName(200);
 
 export const RegisterInput = z.strictObject({ email: Email, password: Password, name: Name });
 export type RegisterInput = z.infer<typeof RegisterInput>;
@@ -88,6 +94,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   });
   return timingSafeEqual(actual, expected);
 }
+
+/**
+ * A token a client holds and the database keeps only as its SHA-256 (refresh tokens, reset links):
+ * 256 random bits, so a fast hash is enough, and a leaked table gives nobody a usable token.
+ */
+export const newSecretToken = () => randomBytes(32).toString("base64url");
+export const secretTokenDigest = (token: string) =>
+  createHash("sha256").update(token, "utf8").digest();
 
 // Hashed once so that a login for an unknown email costs as much as one with a wrong password.
 let decoyHash: Promise<string> | undefined;

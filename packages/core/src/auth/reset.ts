@@ -3,7 +3,6 @@
  * same when it does not); the link's token, with a new password, signs the owner in and ends every
  * other login of the account.
  */
-import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/types.ts";
 import { DomainError, serviceUnavailable } from "../error.ts";
 import { passwordResetEmail } from "../notification/index.ts";
@@ -13,6 +12,9 @@ import {
   type AttemptContext,
   Email,
   hashPassword,
+  newSecretToken,
+  Password,
+  secretTokenDigest,
   type TokenConfig,
   toUser,
   type UserRow,
@@ -28,7 +30,7 @@ export type PasswordResetRequest = z.infer<typeof PasswordResetRequest>;
 
 export const PasswordResetConfirm = z.strictObject({
   token: z.string().check(z.minLength(1), z.maxLength(200)),
-  password: z.string().check(z.minLength(8), z.maxLength(256)),
+  password: Password,
 });
 export type PasswordResetConfirm = z.infer<typeof PasswordResetConfirm>;
 
@@ -37,8 +39,6 @@ export const ResetAccepted = z.object({ message: z.string() });
 const accepted = {
   message: "If an account has this email, a link to reset its password is on its way",
 };
-
-const digest = (token: string) => createHash("sha256").update(token, "utf8").digest();
 
 /**
  * Emails a reset link to the account's owner. Counted per email (RESET_REQUESTS_PER_EMAIL_PER_HOUR)
@@ -63,11 +63,11 @@ export async function requestPasswordReset(
   );
   const user = rows[0];
   if (!user) return accepted;
-  const token = randomBytes(32).toString("base64url");
+  const token = newSecretToken();
   await db.query(
     `INSERT INTO password_reset_tokens (token_hash, user_id, expires_at)
      VALUES ($1, $2, now() + make_interval(mins => $3))`,
-    [digest(token), user.id, RESET_TOKEN_VALID_MINUTES],
+    [secretTokenDigest(token), user.id, RESET_TOKEN_VALID_MINUTES],
   );
   const link = `${context.webUrl.replace(/\/+$/, "")}/reset-password?token=${token}`;
   try {
@@ -99,7 +99,7 @@ export async function confirmPasswordReset(
          .split(", ")
          .map((c) => `u.${c}`)
          .join(", ")}`,
-      [digest(input.token)],
+      [secretTokenDigest(input.token)],
     );
     const row = rows[0];
     if (!row) throw new DomainError("INVALID_RESET_TOKEN");

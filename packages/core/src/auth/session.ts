@@ -4,15 +4,18 @@
  * short-lived and verified without a database read, so a revoked login keeps working only until
  * its last access token expires (ACCESS_TOKEN_TTL_SECONDS).
  */
-import { createHash, randomBytes } from "node:crypto";
 import type { Db, Queryable } from "../db/types.ts";
 import { DomainError } from "../error.ts";
-import { SafeName } from "../text.ts";
 import * as z from "../zod.ts";
 import {
+  ACCESS_TOKEN_TTL_SECONDS,
   hashPassword,
   issueToken,
+  Name,
+  newSecretToken,
+  Password,
   type Principal,
+  secretTokenDigest,
   type TokenConfig,
   toUser,
   User,
@@ -55,20 +58,17 @@ export type RevokeReason =
   | "password_reset"
   | "staff_changed";
 
-const newRefreshToken = () => `rt_${randomBytes(32).toString("base64url")}`;
-const digest = (token: string) => createHash("sha256").update(token, "utf8").digest();
-
 async function storeRefreshToken(db: Queryable, loginId: string): Promise<string> {
-  const token = newRefreshToken();
+  const token = `rt_${newSecretToken()}`;
   await db.query(
     `INSERT INTO refresh_tokens (token_hash, login_id, expires_at)
      VALUES ($1, $2, now() + make_interval(days => $3))`,
-    [digest(token), loginId, REFRESH_TOKEN_TTL_DAYS],
+    [secretTokenDigest(token), loginId, REFRESH_TOKEN_TTL_DAYS],
   );
   return token;
 }
 
-const lifetime = (config: TokenConfig) => config.ttlSeconds ?? 900;
+const lifetime = (config: TokenConfig) => config.ttlSeconds ?? ACCESS_TOKEN_TTL_SECONDS;
 
 /** Opens a login for the user: register, login and password reset answer this. */
 export async function startSession(db: Db, config: TokenConfig, user: User): Promise<Session> {
@@ -107,6 +107,7 @@ export async function refreshSession(
   config: TokenConfig,
   input: RefreshInput,
 ): Promise<TokenPair> {
+  const tokenHash = secretTokenDigest(input.refreshToken);
   const outcome = await db.transaction(async (tx) => {
     const { rows } = await tx.query<RefreshRow>(
       `SELECT t.login_id, t.expires_at <= now() AS expired, t.used_at IS NOT NULL AS used,
@@ -114,7 +115,7 @@ export async function refreshSession(
          FROM refresh_tokens t JOIN logins l ON l.id = t.login_id
         WHERE t.token_hash = $1
           FOR UPDATE OF t, l`,
-      [digest(input.refreshToken)],
+      [tokenHash],
     );
     const found = rows[0];
     if (!found) return { kind: "refused" as const };
@@ -129,9 +130,7 @@ export async function refreshSession(
     ]);
     const row = user.rows[0];
     if (!row || row.disabled) return { kind: "refused" as const };
-    await tx.query("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1", [
-      digest(input.refreshToken),
-    ]);
+    await tx.query("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1", [tokenHash]);
     return {
       kind: "renewed" as const,
       pair: {
@@ -152,7 +151,7 @@ export async function endSession(db: Queryable, input: RefreshInput): Promise<vo
     `UPDATE logins SET revoked_at = now(), revoked_reason = 'logout'
       WHERE revoked_at IS NULL
         AND id = (SELECT login_id FROM refresh_tokens WHERE token_hash = $1)`,
-    [digest(input.refreshToken)],
+    [secretTokenDigest(input.refreshToken)],
   );
 }
 
@@ -191,9 +190,7 @@ export async function getMe(db: Queryable, principal: Principal): Promise<User> 
   return toUser(row);
 }
 
-export const UpdateMeInput = z.strictObject({
-  name: SafeName(200),
-});
+export const UpdateMeInput = z.strictObject({ name: Name });
 export type UpdateMeInput = z.infer<typeof UpdateMeInput>;
 
 export async function updateMe(
@@ -212,7 +209,7 @@ export async function updateMe(
 
 export const ChangePasswordInput = z.strictObject({
   currentPassword: z.string().check(z.minLength(1), z.maxLength(256)),
-  newPassword: z.string().check(z.minLength(8), z.maxLength(256)),
+  newPassword: Password,
 });
 export type ChangePasswordInput = z.infer<typeof ChangePasswordInput>;
 

@@ -5,9 +5,18 @@
  */
 import type { Db, Queryable } from "../db/types.ts";
 import { DomainError, notFound } from "../error.ts";
-import { SafeName } from "../text.ts";
 import * as z from "../zod.ts";
-import { hashPassword, Role, toUser, User, type UserRow, userColumns } from "./index.ts";
+import {
+  Email,
+  hashPassword,
+  Name,
+  Password,
+  Role,
+  toUser,
+  User,
+  type UserRow,
+  userColumns,
+} from "./index.ts";
 import { revokeLogins } from "./session.ts";
 
 export const StaffUser = z.extend(User, { disabled: z.boolean() });
@@ -61,14 +70,7 @@ export async function updateStaff(db: Db, id: string, input: UpdateStaffInput): 
   });
 }
 
-export const AdminAccountInput = z.strictObject({
-  email: z.pipe(
-    z.string().check(z.trim(), z.maxLength(254)),
-    z.email({ message: "must be an email address" }),
-  ),
-  name: SafeName(200),
-  password: z.string().check(z.minLength(8), z.maxLength(256)),
-});
+export const AdminAccountInput = z.strictObject({ email: Email, name: Name, password: Password });
 export type AdminAccountInput = z.infer<typeof AdminAccountInput>;
 
 /**
