@@ -507,13 +507,26 @@ const memory = { http: 1769, queue: 512, bus: 256, schedule: 512 } as const;
  * every function that can reach Stripe (checkout among them, a hot path with a 300 KB budget),
  * while installed it is loaded only by the invocation that calls Stripe, and a checkout paid by
  * store credit or on delivery never loads it.
+ *
+ * The password-strength dictionaries are another (1.6 MB minified, 45-60 ms to import, 0.3-0.7 s to
+ * index): core loads them on the first new password a process scores. esbuild bundles a whole
+ * handler file, so every function of a file that can score one installs them, login and refresh
+ * included, which never load them. A file that starts scoring passwords and is not listed here
+ * fails its bundle budget (packages/functions/test/bundle-budget.test.ts).
  */
-function nodeModulesFor(trigger: Trigger, needs: readonly Need[]): string[] {
+function nodeModulesFor(handler: string, trigger: Trigger, needs: readonly Need[]): string[] {
   return [
     ...(trigger.kind === "http" ? (trigger.route.nodeModules ?? []) : []),
     ...(needs.includes("payments") ? ["stripe"] : []),
+    ...(scoresPasswords.includes(handler.slice(0, handler.lastIndexOf(".")))
+      ? passwordScoring
+      : []),
   ];
 }
+
+/** Handler files with a route that sets a password: register, reset, change, staff creation. */
+const scoresPasswords = [`${http}/auth`, `${http}/me`, `${http}/staff`];
+const passwordScoring = ["@zxcvbn-ts/core", "@zxcvbn-ts/language-common", "@zxcvbn-ts/language-en"];
 
 export function lambdaFunctions(): LambdaFunction[] {
   const fn = (name: string, handler: string, trigger: Trigger, needs: readonly Need[]) => ({
@@ -523,7 +536,7 @@ export function lambdaFunctions(): LambdaFunction[] {
     needs,
     timeoutSeconds: timeouts[trigger.kind],
     memoryMb: memory[trigger.kind],
-    nodeModules: nodeModulesFor(trigger, needs),
+    nodeModules: nodeModulesFor(handler, trigger, needs),
   });
   return [
     ...routes.map((route) =>

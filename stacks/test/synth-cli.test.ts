@@ -55,6 +55,13 @@ describe("npx cdk synth", () => {
     );
     const assets = (await readdir(outdir)).filter((f) => f.startsWith("asset."));
     expect(assets).toHaveLength(builds.size);
+    // The functions that score passwords carry zxcvbn's dictionaries beside their bundles.
+    const beside = await Promise.all(
+      assets.map((a) => readdir(join(outdir, a, "node_modules/@zxcvbn-ts")).catch(() => [])),
+    );
+    expect(beside.filter((names) => names.length > 0)).toEqual(
+      Array(3).fill(expect.arrayContaining(["core", "language-common", "language-en"])),
+    );
     // Bundling installs each function's node modules (swagger-ui-dist, stripe) with npm, one
     // asset at a time: 50-60 s on a loaded 2-core machine, so the limit leaves it room.
   }, 240_000);

@@ -1342,6 +1342,8 @@ export interface operations {
              *     `MALFORMED_JSON`: the body is not JSON
              *
              *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             *
+             *     `WEAK_PASSWORD`: register, `POST /staff`, `POST /auth/password-reset/confirm` or `POST /me/password` with a password zxcvbn scores below 3 of 4 (common passwords, dictionary words, keyboard walks, repeats, dates, the account's own email or name); `details: {warning, suggestions}` say why in English (`warning` may be null); nothing changed, a reset token stays usable
              */
             400: {
                 headers: {
@@ -1351,7 +1353,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE";
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "WEAK_PASSWORD";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -2014,6 +2016,8 @@ export interface operations {
              *
              *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
              *
+             *     `WEAK_PASSWORD`: register, `POST /staff`, `POST /auth/password-reset/confirm` or `POST /me/password` with a password zxcvbn scores below 3 of 4 (common passwords, dictionary words, keyboard walks, repeats, dates, the account's own email or name); `details: {warning, suggestions}` say why in English (`warning` may be null); nothing changed, a reset token stays usable
+             *
              *     `INVALID_RESET_TOKEN`: `POST /auth/password-reset/confirm` with a token that was used, is older than 30 minutes, is unknown, or belongs to a disabled account; nothing changed
              */
             400: {
@@ -2024,7 +2028,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "INVALID_RESET_TOKEN";
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "WEAK_PASSWORD" | "INVALID_RESET_TOKEN";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -2343,6 +2347,8 @@ export interface operations {
              *     `MALFORMED_JSON`: the body is not JSON
              *
              *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             *
+             *     `WEAK_PASSWORD`: register, `POST /staff`, `POST /auth/password-reset/confirm` or `POST /me/password` with a password zxcvbn scores below 3 of 4 (common passwords, dictionary words, keyboard walks, repeats, dates, the account's own email or name); `details: {warning, suggestions}` say why in English (`warning` may be null); nothing changed, a reset token stays usable
              */
             400: {
                 headers: {
@@ -2352,7 +2358,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE";
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "WEAK_PASSWORD";
                             message: string;
                             details?: {
                                 [key: string]: unknown;
@@ -2594,6 +2600,8 @@ export interface operations {
              *     `MALFORMED_JSON`: the body is not JSON
              *
              *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             *
+             *     `WEAK_PASSWORD`: register, `POST /staff`, `POST /auth/password-reset/confirm` or `POST /me/password` with a password zxcvbn scores below 3 of 4 (common passwords, dictionary words, keyboard walks, repeats, dates, the account's own email or name); `details: {warning, suggestions}` say why in English (`warning` may be null); nothing changed, a reset token stays usable
              */
             400: {
                 headers: {
@@ -2603,7 +2611,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE";
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "WEAK_PASSWORD";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

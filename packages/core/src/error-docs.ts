@@ -14,6 +14,8 @@ export const whenAnswered: Record<ErrorCode, string> = {
   MALFORMED_PATH: "the path is not valid percent-encoding",
   INVALID_CURSOR: "a pagination cursor this API did not issue",
   CART_EMPTY: "checkout of a cart with no items",
+  WEAK_PASSWORD:
+    "register, `POST /staff`, `POST /auth/password-reset/confirm` or `POST /me/password` with a password zxcvbn scores below 3 of 4 (common passwords, dictionary words, keyboard walks, repeats, dates, the account's own email or name); `details: {warning, suggestions}` say why in English (`warning` may be null); nothing changed, a reset token stays usable",
   INVALID_RESET_TOKEN:
     "`POST /auth/password-reset/confirm` with a token that was used, is older than 30 minutes, is unknown, or belongs to a disabled account; nothing changed",
   INVALID_SIGNATURE:

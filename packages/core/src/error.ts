@@ -39,6 +39,10 @@ export const errorRegistry = {
   MALFORMED_PATH: { kind: "invalid", message: "The path is not valid percent-encoding" },
   INVALID_CURSOR: { kind: "invalid", message: "The cursor is not one this API issued" },
   CART_EMPTY: { kind: "invalid", message: "The cart has no items" },
+  WEAK_PASSWORD: {
+    kind: "invalid",
+    message: "This password is too easy to guess: choose a longer one, of uncommon words",
+  },
   INVALID_RESET_TOKEN: {
     kind: "invalid",
     message: "This reset link is used, expired or unknown: ask for a new one",

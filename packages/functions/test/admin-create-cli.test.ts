@@ -76,4 +76,16 @@ describe("npm run admin:create", () => {
     const { rows: after } = await t.db.query("SELECT count(*)::int AS n FROM users");
     expect(after).toEqual(before);
   });
+
+  it("refuses a guessable password with exit code 1 and zxcvbn's reasons, creating nobody", async () => {
+    // Act
+    const run = await adminCreate(["--email", "weak-admin@example.com"], "password123\n");
+
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.out).toContain("too easy to guess");
+    expect(run.out).toMatch(/commonly used password/i);
+    const { rows } = await t.db.query("SELECT 1 FROM users WHERE email = 'weak-admin@example.com'");
+    expect(rows).toEqual([]);
+  });
 });

@@ -102,10 +102,12 @@ describe("POST /auth/register", () => {
   it("rejects a second account with the same email as 409 EMAIL_TAKEN", async () => {
     // Prepare
     const email = uniqueEmail();
-    expect((await register({ email, password: "password-1", name: "First" })).status).toBe(201);
+    expect((await register({ email, password: "first quiet meadow", name: "First" })).status).toBe(
+      201,
+    );
 
     // Act
-    const response = await register({ email, password: "password-2", name: "Second" });
+    const response = await register({ email, password: "second quiet meadow", name: "Second" });
 
     // Assess
     expectError(response, 409, "EMAIL_TAKEN");
@@ -115,11 +117,21 @@ describe("POST /auth/register", () => {
   it("treats emails differing only in case as the same account (409 EMAIL_TAKEN)", async () => {
     // Prepare
     const email = uniqueEmail("Mixed.Case");
-    expect((await register({ email, password: "password-1", name: "First" })).status).toBe(201);
+    expect((await register({ email, password: "first quiet meadow", name: "First" })).status).toBe(
+      201,
+    );
 
     // Act
-    const upper = await register({ email: email.toUpperCase(), password: "password-2", name: "X" });
-    const lower = await register({ email: email.toLowerCase(), password: "password-3", name: "Y" });
+    const upper = await register({
+      email: email.toUpperCase(),
+      password: "second quiet meadow",
+      name: "X",
+    });
+    const lower = await register({
+      email: email.toLowerCase(),
+      password: "third quiet meadow",
+      name: "Y",
+    });
 
     // Assess
     expectError(upper, 409, "EMAIL_TAKEN");
@@ -133,8 +145,8 @@ describe("POST /auth/register", () => {
 
     // Act
     const results = await Promise.all([
-      register({ email, password: "password-1", name: "A" }),
-      register({ email: email.toUpperCase(), password: "password-2", name: "B" }),
+      register({ email, password: "first quiet meadow", name: "A" }),
+      register({ email: email.toUpperCase(), password: "second quiet meadow", name: "B" }),
     ]);
 
     // Assess
@@ -144,18 +156,26 @@ describe("POST /auth/register", () => {
   });
 
   it.each([
-    ["a malformed email", { email: "not-an-email", password: "long-enough", name: "Ann" }, "email"],
+    [
+      "a malformed email",
+      { email: "not-an-email", password: "amber tunnel frost", name: "Ann" },
+      "email",
+    ],
     [
       "a password under 8 characters",
       { email: "x@example.com", password: "short", name: "A" },
       "password",
     ],
-    ["a blank name", { email: "x@example.com", password: "long-enough", name: "   " }, "name"],
-    ["a missing name", { email: "x@example.com", password: "long-enough" }, "name"],
+    [
+      "a blank name",
+      { email: "x@example.com", password: "amber tunnel frost", name: "   " },
+      "name",
+    ],
+    ["a missing name", { email: "x@example.com", password: "amber tunnel frost" }, "name"],
     ["a number as password", { email: "x@example.com", password: 12345678, name: "A" }, "password"],
     [
       "an unknown field",
-      { email: "x@example.com", password: "long-enough", name: "Ann", role: "admin" },
+      { email: "x@example.com", password: "amber tunnel frost", name: "Ann", role: "admin" },
       "",
     ],
   ])("rejects %s with 400 VALIDATION_FAILED and creates no user", async (_, body, path) => {
@@ -173,7 +193,12 @@ describe("POST /auth/register", () => {
   it("cannot be used to register a staff role", async () => {
     // Act: role is not a field of registration at all.
     const email = uniqueEmail();
-    const response = await register({ email, password: "long-enough", name: "Eve", role: "admin" });
+    const response = await register({
+      email,
+      password: "amber tunnel frost",
+      name: "Eve",
+      role: "admin",
+    });
 
     // Assess
     expectError(response, 400, "VALIDATION_FAILED");
@@ -198,12 +223,12 @@ describe("POST /auth/login", () => {
   it("returns 200 with the user, a token that works and a refresh token", async () => {
     // Prepare
     const email = uniqueEmail();
-    const registered = await register({ email, password: "password-1", name: "Ann" });
+    const registered = await register({ email, password: "first quiet meadow", name: "Ann" });
     expect(registered.status).toBe(201);
 
     // Act
     const response = await call("POST", "/auth/login", {
-      body: { email, password: "password-1" },
+      body: { email, password: "first quiet meadow" },
     });
 
     // Assess
@@ -221,11 +246,13 @@ describe("POST /auth/login", () => {
   it("finds the account whatever the case of the email", async () => {
     // Prepare
     const email = uniqueEmail("Bob");
-    expect((await register({ email, password: "password-1", name: "Bob" })).status).toBe(201);
+    expect((await register({ email, password: "first quiet meadow", name: "Bob" })).status).toBe(
+      201,
+    );
 
     // Act
     const response = await call("POST", "/auth/login", {
-      body: { email: email.toUpperCase(), password: "password-1" },
+      body: { email: email.toUpperCase(), password: "first quiet meadow" },
     });
 
     // Assess
@@ -236,14 +263,16 @@ describe("POST /auth/login", () => {
   it("answers a wrong password and an unknown email alike: 401 INVALID_CREDENTIALS", async () => {
     // Prepare
     const email = uniqueEmail();
-    expect((await register({ email, password: "password-1", name: "Ann" })).status).toBe(201);
+    expect((await register({ email, password: "first quiet meadow", name: "Ann" })).status).toBe(
+      201,
+    );
 
     // Act
     const wrongPassword = await call("POST", "/auth/login", {
-      body: { email, password: "password-2" },
+      body: { email, password: "second quiet meadow" },
     });
     const unknownEmail = await call("POST", "/auth/login", {
-      body: { email: uniqueEmail("nobody"), password: "password-1" },
+      body: { email: uniqueEmail("nobody"), password: "first quiet meadow" },
     });
 
     // Assess
@@ -254,10 +283,13 @@ describe("POST /auth/login", () => {
   });
 
   it.each([
-    ["a malformed email", { email: "nope", password: "password-1" }],
+    ["a malformed email", { email: "nope", password: "first quiet meadow" }],
     ["an empty password", { email: "x@example.com", password: "" }],
     ["a missing password", { email: "x@example.com" }],
-    ["an unknown field", { email: "x@example.com", password: "password-1", remember: true }],
+    [
+      "an unknown field",
+      { email: "x@example.com", password: "first quiet meadow", remember: true },
+    ],
   ])("rejects %s with 400 VALIDATION_FAILED", async (_, body) => {
     // Act
     const response = await call("POST", "/auth/login", { body });
@@ -450,7 +482,7 @@ describe("authentication and roles on protected routes", () => {
     const inventory = await protectedCall(customer.token);
     const staff = await call("POST", "/staff", {
       token: customer.token,
-      body: { email: uniqueEmail(), password: "long-enough", name: "X", role: "admin" },
+      body: { email: uniqueEmail(), password: "amber tunnel frost", name: "X", role: "admin" },
     });
 
     // Assess
@@ -489,7 +521,7 @@ describe("POST /staff", () => {
     expect((await protectedCall(login.body.token)).status).toBe(200);
     const again = await call("POST", "/staff", {
       token: login.body.token,
-      body: { email: uniqueEmail(), password: "long-enough", name: "X", role: "admin" },
+      body: { email: uniqueEmail(), password: "amber tunnel frost", name: "X", role: "admin" },
     });
     expectError(again, 403, "FORBIDDEN");
   });
@@ -502,7 +534,7 @@ describe("POST /staff", () => {
     // Act
     const response = await call("POST", "/staff", {
       token: admin.token,
-      body: { email, password: "long-enough", name: "Staff", role },
+      body: { email, password: "amber tunnel frost", name: "Staff", role },
     });
 
     // Assess
@@ -520,7 +552,7 @@ describe("POST /staff", () => {
     // Act
     const response = await call("POST", "/staff", {
       token: staff.token,
-      body: { email, password: "long-enough", name: "X", role: "stock_manager" },
+      body: { email, password: "amber tunnel frost", name: "X", role: "stock_manager" },
     });
 
     // Assess
@@ -532,7 +564,7 @@ describe("POST /staff", () => {
     // Act
     const email = uniqueEmail();
     const response = await call("POST", "/staff", {
-      body: { email, password: "long-enough", name: "X", role: "admin" },
+      body: { email, password: "amber tunnel frost", name: "X", role: "admin" },
     });
 
     // Assess
@@ -553,7 +585,7 @@ describe("POST /staff", () => {
     // Act
     const response = await call("POST", "/staff", {
       token: admin.token,
-      body: { email, password: "long-enough", name: "X", ...overrides },
+      body: { email, password: "amber tunnel frost", name: "X", ...overrides },
     });
 
     // Assess

@@ -11,6 +11,7 @@ import { isSqlState, type Queryable } from "../db/index.ts";
 import { DomainError, forbidden } from "../error.ts";
 import { SafeName } from "../text.ts";
 import * as z from "../zod.ts";
+import { assertStrongPassword } from "./password-strength.ts";
 import {
   type AttemptLimits,
   clearLoginFailures,
@@ -130,6 +131,7 @@ export async function createUser(
   db: Queryable,
   input: RegisterInput & { role: Role },
 ): Promise<User> {
+  await assertStrongPassword(input.password, input);
   const passwordHash = await hashPassword(input.password);
   try {
     const { rows } = await db.query<UserRow>(

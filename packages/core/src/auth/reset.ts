@@ -20,6 +20,7 @@ import {
   type UserRow,
   userColumns,
 } from "./index.ts";
+import { assertStrongPassword } from "./password-strength.ts";
 import { revokeLogins, type Session, startSession } from "./session.ts";
 import { resetRules, takeAttempt } from "./throttle.ts";
 
@@ -81,6 +82,7 @@ export async function requestPasswordReset(
 /**
  * Sets a new password with a reset token and signs its owner in (as login does). The token is used
  * once; a used, expired or unknown one, or one of a disabled account, is 400 INVALID_RESET_TOKEN.
+ * A weak password is refused before the token is spent, so the same link can try a better one.
  * Every login of the account ends, including any an attacker opened with the old password.
  */
 export async function confirmPasswordReset(
@@ -88,18 +90,18 @@ export async function confirmPasswordReset(
   config: TokenConfig,
   input: PasswordResetConfirm,
 ): Promise<Session> {
+  const digest = secretTokenDigest(input.token);
+  const owner = await findResetTokenOwner(db, digest);
+  await assertStrongPassword(input.password, owner);
   const passwordHash = await hashPassword(input.password);
   const user = await db.transaction(async (tx) => {
+    // Spent only if still unused: of two confirmations racing with one token, one wins.
     const { rows } = await tx.query<UserRow>(
       `UPDATE password_reset_tokens t SET used_at = now()
          FROM users u
-        WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now()
-          AND u.id = t.user_id AND NOT u.disabled
-       RETURNING ${userColumns
-         .split(", ")
-         .map((c) => `u.${c}`)
-         .join(", ")}`,
-      [secretTokenDigest(input.token)],
+        WHERE t.token_hash = $1 AND ${usableToken}
+       RETURNING ${ownerColumns}`,
+      [digest],
     );
     const row = rows[0];
     if (!row) throw new DomainError("INVALID_RESET_TOKEN");
@@ -108,4 +110,23 @@ export async function confirmPasswordReset(
     return toUser(row);
   });
   return startSession(db, config, user);
+}
+
+const usableToken =
+  "t.used_at IS NULL AND t.expires_at > now() AND u.id = t.user_id AND NOT u.disabled";
+const ownerColumns = userColumns
+  .split(", ")
+  .map((c) => `u.${c}`)
+  .join(", ");
+
+/** The account a usable reset token belongs to, else 400 INVALID_RESET_TOKEN. */
+async function findResetTokenOwner(db: Db, digest: Buffer): Promise<UserRow> {
+  const { rows } = await db.query<UserRow>(
+    `SELECT ${ownerColumns} FROM password_reset_tokens t, users u
+      WHERE t.token_hash = $1 AND ${usableToken}`,
+    [digest],
+  );
+  const row = rows[0];
+  if (!row) throw new DomainError("INVALID_RESET_TOKEN");
+  return row;
 }

@@ -24,6 +24,7 @@ import {
   userColumns,
   verifyPassword,
 } from "./index.ts";
+import { assertStrongPassword } from "./password-strength.ts";
 
 /** How long a refresh token may wait to be used: a login left alone this long ends. */
 export const REFRESH_TOKEN_TTL_DAYS = 30;
@@ -230,6 +231,7 @@ export async function changePassword(
   if (!(await verifyPassword(input.currentPassword, row.password_hash))) {
     throw new DomainError("INVALID_CREDENTIALS");
   }
+  await assertStrongPassword(input.newPassword, row);
   const passwordHash = await hashPassword(input.newPassword);
   await db.transaction(async (tx) => {
     await tx.query("UPDATE users SET password_hash = $2 WHERE id = $1", [

@@ -17,6 +17,7 @@ import {
   type UserRow,
   userColumns,
 } from "./index.ts";
+import { assertStrongPassword } from "./password-strength.ts";
 import { revokeLogins } from "./session.ts";
 
 export const StaffUser = z.extend(User, { disabled: z.boolean() });
@@ -81,6 +82,7 @@ export async function createOrPromoteAdmin(
   db: Db,
   input: AdminAccountInput,
 ): Promise<{ user: StaffUser; created: boolean }> {
+  await assertStrongPassword(input.password, input);
   const passwordHash = await hashPassword(input.password);
   return db.transaction(async (tx) => {
     const existing = await tx.query<UserRow>(

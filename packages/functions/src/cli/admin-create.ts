@@ -9,6 +9,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { AdminAccountInput, createOrPromoteAdmin } from "@flashstock/core/auth/staff";
 import { createDb } from "@flashstock/core/db/index";
+import { DomainError } from "@flashstock/core/error";
 import { secret } from "../lib/config.ts";
 import { enterStage, failWith } from "./stage.ts";
 
@@ -71,5 +72,13 @@ async function main() {
 
 main().catch((err) => {
   console.error(`admin:create failed: ${err instanceof Error ? err.message : err}`);
+  // A refused password says why, as the API does in WEAK_PASSWORD's details.
+  if (err instanceof DomainError && err.code === "WEAK_PASSWORD") {
+    const { warning, suggestions } = err.details as {
+      warning: string | null;
+      suggestions: string[];
+    };
+    for (const line of [warning, ...suggestions]) if (line) console.error(`  ${line}`);
+  }
   process.exit(1);
 });

@@ -10,7 +10,7 @@ export const register = route({
   summary: "Create a customer account and sign in",
   body: Auth.RegisterInput,
   returns: { status: 201, body: Sessions.Session },
-  errors: ["EMAIL_TAKEN", "TOO_MANY_ATTEMPTS"],
+  errors: ["EMAIL_TAKEN", "WEAK_PASSWORD", "TOO_MANY_ATTEMPTS"],
 }).handler(async ({ body, sourceIp }) =>
   Sessions.startSession(db(), tokenConfig(), await Auth.register(db(), body, attempt(sourceIp))),
 );
@@ -61,5 +61,5 @@ export const confirmPasswordReset = route({
   summary: "Set a new password with the emailed token, ending every login, and sign in",
   body: Reset.PasswordResetConfirm,
   returns: { status: 200, body: Sessions.Session },
-  errors: ["INVALID_RESET_TOKEN"],
+  errors: ["INVALID_RESET_TOKEN", "WEAK_PASSWORD"],
 }).handler(({ body }) => Reset.confirmPasswordReset(db(), tokenConfig(), body));

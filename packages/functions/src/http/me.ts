@@ -20,5 +20,5 @@ export const changePassword = route({
   summary: "Change the caller's password, ending every other login of theirs",
   body: Sessions.ChangePasswordInput,
   returns: { status: 204 },
-  errors: ["INVALID_CREDENTIALS"],
+  errors: ["INVALID_CREDENTIALS", "WEAK_PASSWORD"],
 }).handler(({ body, principal }) => Sessions.changePassword(db(), principal, body));

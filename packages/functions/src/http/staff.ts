@@ -9,7 +9,7 @@ export const create = route({
   summary: "Create a staff account (stock manager, ops or admin)",
   body: Auth.StaffInput,
   returns: { status: 201, body: Auth.User },
-  errors: ["EMAIL_TAKEN"],
+  errors: ["EMAIL_TAKEN", "WEAK_PASSWORD"],
 }).handler(({ body }) => Auth.createUser(db(), body));
 
 export const list = route({
