@@ -18,10 +18,13 @@ import {
   parseOrigins,
   pascalCase,
   queues,
+  routeThrottles,
   type SecretName,
   secrets,
   secretsFor,
+  type Throttle,
   type Trigger,
+  throttling,
   unsetSecret,
 } from "./topology.ts";
 
@@ -36,6 +39,8 @@ export interface SstFunction {
   /** The environment variable that gets the API's URL (emails show the calls ops can make). */
   apiUrlIn?: string;
   link: string[];
+  /** Reserved concurrency: the auth functions' cap (see `throttling` in the topology). */
+  concurrency?: { reserved: number };
   nodejs: {
     /** Installed into the function's node_modules instead of bundled. */
     install?: string[];
@@ -60,6 +65,16 @@ export interface SstCors {
   maxAge: `${number} seconds`;
 }
 
+export interface SstRouteThrottle {
+  throttlingRateLimit: number;
+  throttlingBurstLimit: number;
+}
+
+const routeThrottle = (t: Throttle): SstRouteThrottle => ({
+  throttlingRateLimit: t.rateLimit,
+  throttlingBurstLimit: t.burstLimit,
+});
+
 export interface SstPlan {
   /** `placeholder`: the value an optional secret has until it is set (SST's second argument). */
   secrets: { name: SecretName; placeholder?: string }[];
@@ -74,7 +89,15 @@ export interface SstPlan {
       args: { batch: { size: number; partialResponses: true } };
     };
   }[];
-  api: { name: string; args: { cors: false | SstCors } };
+  api: {
+    name: string;
+    args: { cors: false | SstCors };
+    /** The stage's throttles, as Pulumi's `aws.apigatewayv2.Stage` takes them. */
+    stage: {
+      defaultRouteSettings: SstRouteThrottle;
+      routeSettings: ({ routeKey: string } & SstRouteThrottle)[];
+    };
+  };
   routes: { route: string; function: SstFunction }[];
   busSubscriptions: {
     name: string;
@@ -104,6 +127,9 @@ export function sstFunction(fn: LambdaFunction): SstFunction {
     environment: environmentFor(fn),
     ...(fn.needs.includes("email") ? { apiUrlIn: "API_URL" } : {}),
     link: linksFor(fn.needs),
+    ...(fn.reservedConcurrency !== undefined
+      ? { concurrency: { reserved: fn.reservedConcurrency } }
+      : {}),
     nodejs: {
       ...(fn.nodeModules.length > 0 ? { install: [...fn.nodeModules] } : {}),
       format: lambdaRuntime.format,
@@ -178,6 +204,13 @@ export function sstPlan(options: {
                 exposeHeaders: [...cors.exposeHeaders],
                 maxAge: `${cors.maxAgeSeconds} seconds`,
               },
+      },
+      stage: {
+        defaultRouteSettings: routeThrottle(throttling.stage),
+        routeSettings: routeThrottles().map(({ routeKey, ...t }) => ({
+          routeKey,
+          ...routeThrottle(t),
+        })),
       },
     },
     routes: of("http").map((fn) => ({

@@ -19,7 +19,7 @@ interface Bus extends Component {
   subscribe(name: string, fn: unknown, args: unknown): unknown;
 }
 interface Api extends Component {
-  route(route: string, fn: unknown): unknown;
+  route(route: string, fn: unknown): { nodes: { route: { id: unknown } } };
 }
 type Ctor<T> = new (name: string, args?: unknown) => T;
 declare const sst: {
@@ -32,6 +32,8 @@ declare const sst: {
     CronV2: Ctor<Component>;
   };
 };
+/** Pulumi's `output`, as SST exposes it: a value the engine waits for, with its resources. */
+declare const $util: { output(value: unknown): { apply(f: (value: unknown) => unknown): unknown } };
 
 export function deployStage(env: Record<string, string | undefined> = process.env) {
   const plan = sstPlan({ sender: env.EMAIL_SENDER, corsOrigins: env.CORS_ALLOWED_ORIGINS });
@@ -54,7 +56,27 @@ export function deployStage(env: Record<string, string | undefined> = process.en
     });
     return { plan: q, queue: add(q.name, queue) };
   });
-  const api = add(plan.api.name, new sst.aws.ApiGatewayV2(plan.api.name, plan.api.args));
+  // SST creates the API's stage with the API, before any route, and API Gateway refuses a route
+  // setting for a route key it does not know yet. So the route settings are an output that
+  // resolves once the throttled routes exist, which makes Pulumi create the stage after them.
+  let routesMade: (ids: unknown[]) => void = () => {};
+  const throttledRouteIds = new Promise<unknown[]>((resolve) => {
+    routesMade = resolve;
+  });
+  const api = add(
+    plan.api.name,
+    new sst.aws.ApiGatewayV2(plan.api.name, {
+      ...plan.api.args,
+      transform: {
+        stage: (args: Record<string, unknown>) => {
+          args.defaultRouteSettings = plan.api.stage.defaultRouteSettings;
+          args.routeSettings = $util
+            .output(throttledRouteIds)
+            .apply(() => plan.api.stage.routeSettings);
+        },
+      },
+    }),
+  );
 
   const fn = ({ link, apiUrlIn, environment, ...args }: SstFunction) => ({
     ...args,
@@ -66,7 +88,12 @@ export function deployStage(env: Record<string, string | undefined> = process.en
     }),
   });
 
-  for (const r of plan.routes) api.route(r.route, fn(r.function));
+  const throttled = new Set(plan.api.stage.routeSettings.map((r) => r.routeKey));
+  const madeRoutes = plan.routes.map((r) => ({
+    key: r.route,
+    made: api.route(r.route, fn(r.function)),
+  }));
+  routesMade(madeRoutes.filter((r) => throttled.has(r.key)).map((r) => r.made.nodes.route.id));
   for (const { plan: q, queue } of queues) {
     queue.subscribe(fn(q.subscriber.function), q.subscriber.args);
   }

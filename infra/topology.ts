@@ -218,6 +218,44 @@ export const routes = [
   },
 ] as const satisfies readonly HttpRoute[];
 
+/** An API Gateway token bucket: `rateLimit` requests per second refill it, `burstLimit` is its size. */
+export interface Throttle {
+  rateLimit: number;
+  burstLimit: number;
+}
+
+/**
+ * How much of the cloud one kind of request may take, so that a flood at one door cannot starve
+ * checkout. API Gateway throttles the whole stage, and every route under `/auth/` tighter, before
+ * any Lambda runs (over a limit it answers 429 itself, to every caller of that route: these limits
+ * cap load, the per-email and per-address counts in Postgres single out an attacker). The auth
+ * functions also get reserved concurrency, which caps how many instances each can hold at once.
+ *
+ * - Stage: about the checkouts a second one database sustained in the benchmark (825-1,152 at 8-32
+ *   connections, README), with a burst of twice that for a sale's first second.
+ * - `/auth/*`, per route: a login or register spends 280 ms of scrypt on a full vCPU, so 50 a second
+ *   keep 14 instances busy; 20 reserved instances leave room for cold starts. The six auth
+ *   functions reserve 120 of the account's concurrency (AWS keeps 100 unreserved, so the account
+ *   needs a limit of at least 220; the default is 1,000), and checkout keeps the rest whatever
+ *   arrives at `/auth/`. Refresh is cheap but shares the limit: 50 a second renew 45,000 signed-in
+ *   shoppers' 15-minute tokens.
+ */
+export const throttling = {
+  stage: { rateLimit: 1000, burstLimit: 2000 },
+  auth: { rateLimit: 50, burstLimit: 100 },
+  authReservedConcurrency: 20,
+} as const satisfies { stage: Throttle; auth: Throttle; authReservedConcurrency: number };
+
+/** The routes held to `throttling.auth`: sign-in, registration, refresh, logout and reset. */
+export const isAuthRoute = (route: Pick<HttpRoute, "path">) => route.path.startsWith("/auth/");
+
+/** The routes throttled tighter than the stage, by API Gateway route key (`POST /auth/login`). */
+export function routeThrottles(): ({ routeKey: string } & Throttle)[] {
+  return routes
+    .filter(isAuthRoute)
+    .map((r) => ({ routeKey: `${r.method} ${r.path}`, ...throttling.auth }));
+}
+
 /**
  * Calls from browser pages on other origins (the web storefront and dashboard). The policy is
  * declared here once: SST passes it to the API's `cors`, CDK to `corsPreflight`, and the local
@@ -492,6 +530,8 @@ export interface LambdaFunction {
   memoryMb: number;
   /** Packages installed beside the bundle (see HttpRoute.nodeModules). */
   nodeModules: readonly string[];
+  /** At most this many instances at once, reserved from the account (see `throttling`). */
+  reservedConcurrency?: number;
 }
 
 // API Gateway gives up on an integration after 30 s; a checkout takes milliseconds, so 15 s is a
@@ -537,6 +577,9 @@ export function lambdaFunctions(): LambdaFunction[] {
     timeoutSeconds: timeouts[trigger.kind],
     memoryMb: memory[trigger.kind],
     nodeModules: nodeModulesFor(handler, trigger, needs),
+    ...(trigger.kind === "http" && isAuthRoute(trigger.route)
+      ? { reservedConcurrency: throttling.authReservedConcurrency }
+      : {}),
   });
   return [
     ...routes.map((route) =>

@@ -11,7 +11,13 @@ import {
   Stack,
   type StackProps,
 } from "aws-cdk-lib";
-import { CorsHttpMethod, HttpApi, HttpMethod } from "aws-cdk-lib/aws-apigatewayv2";
+import {
+  type CfnStage,
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  type HttpRoute,
+} from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import {
   Alarm,
@@ -43,8 +49,10 @@ import {
   lambdaFunctions,
   pascalCase,
   queues,
+  routeThrottles,
   type SecretName,
   secretsFor,
+  throttling,
 } from "../infra/topology.ts";
 import { queueUrlVariable } from "../packages/functions/src/lib/config.ts";
 import { functionProps, repoRoot } from "./lambda.ts";
@@ -66,6 +74,8 @@ export const secretName = (stage: string, name: SecretName) => `flashstock/${sta
 
 export class FlashstockStack extends Stack {
   readonly api: HttpApi;
+  /** The API's routes by route key (`POST /auth/login`). */
+  private readonly routes = new Map<string, HttpRoute>();
   readonly bus: EventBus;
   readonly queues: ReadonlyMap<string, { queue: Queue; dlq: Queue }>;
   readonly functions: ReadonlyMap<string, NodejsFunction>;
@@ -178,6 +188,7 @@ export class FlashstockStack extends Stack {
       this.trigger(fn, handler);
     }
     this.functions = fns;
+    this.throttleStage();
 
     new CfnOutput(this, "ApiUrl", { value: this.api.apiEndpoint, description: "The HTTP API" });
     new CfnOutput(this, "EventBusName", { value: this.bus.eventBusName });
@@ -272,17 +283,46 @@ export class FlashstockStack extends Stack {
     }
   }
 
+  /**
+   * The stage's throttles from the topology: a default for every route, tighter ones by route key.
+   * API Gateway refuses a route setting for a route it does not know yet, so the stage waits for
+   * those routes.
+   */
+  private throttleStage(): void {
+    const stage = this.api.defaultStage;
+    if (!stage) throw new Error("The API has no default stage to throttle");
+    const cfnStage = stage.node.defaultChild as CfnStage;
+    cfnStage.defaultRouteSettings = {
+      throttlingRateLimit: throttling.stage.rateLimit,
+      throttlingBurstLimit: throttling.stage.burstLimit,
+    };
+    // RouteSettings is raw JSON to CloudFormation: its keys are written as the template spells them.
+    cfnStage.routeSettings = Object.fromEntries(
+      routeThrottles().map(({ routeKey, rateLimit, burstLimit }) => [
+        routeKey,
+        { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit },
+      ]),
+    );
+    for (const { routeKey } of routeThrottles()) {
+      const route = this.routes.get(routeKey);
+      if (!route) throw new Error(`No route ${routeKey} to throttle`);
+      cfnStage.node.addDependency(route);
+    }
+  }
+
   /** What invokes the function: its route, queue, bus rule or schedule. */
   private trigger(fn: LambdaFunction, handler: NodejsFunction): void {
     const t = fn.trigger;
     switch (t.kind) {
-      case "http":
-        this.api.addRoutes({
+      case "http": {
+        const [route] = this.api.addRoutes({
           path: t.route.path,
           methods: [HttpMethod[t.route.method]],
           integration: new HttpLambdaIntegration(`${fn.name}Integration`, handler),
         });
+        if (route) this.routes.set(`${t.route.method} ${t.route.path}`, route);
         return;
+      }
       case "queue": {
         const q = this.queues.get(t.queue.name);
         if (!q) throw new Error(`No queue ${t.queue.name}`);

@@ -66,5 +66,8 @@ export function functionProps(fn: LambdaFunction, repoRoot: string): NodejsFunct
     bundling:
       fn.nodeModules.length > 0 ? { ...bundling, nodeModules: [...fn.nodeModules] } : bundling,
     description: `flashstock ${fn.name}: ${fn.handler}`,
+    ...(fn.reservedConcurrency !== undefined
+      ? { reservedConcurrentExecutions: fn.reservedConcurrency }
+      : {}),
   };
 }

@@ -16,6 +16,7 @@ import {
   routes,
   schedules,
   secrets,
+  throttling,
 } from "../topology.ts";
 
 const SENDER = "orders@shop.example";
@@ -174,6 +175,48 @@ describe("sstPlan: the topology as SST arguments", () => {
   );
 });
 
+describe("the SST plan's throttles", () => {
+  it("throttles the stage, every route under /auth/ tighter, as the topology says", () => {
+    // Act
+    const { stage } = plan().api;
+
+    // Assess
+    expect(stage.defaultRouteSettings).toEqual({
+      throttlingRateLimit: throttling.stage.rateLimit,
+      throttlingBurstLimit: throttling.stage.burstLimit,
+    });
+    expect(stage.routeSettings.map((r) => r.routeKey).sort()).toEqual(
+      routes
+        .filter((r) => r.path.startsWith("/auth/"))
+        .map((r) => `${r.method} ${r.path}`)
+        .sort(),
+    );
+    expect(stage.routeSettings).toHaveLength(6);
+    for (const r of stage.routeSettings) {
+      expect(r.throttlingRateLimit).toBeLessThan(stage.defaultRouteSettings.throttlingRateLimit);
+      expect(r.throttlingBurstLimit).toBeLessThan(stage.defaultRouteSettings.throttlingBurstLimit);
+    }
+  });
+
+  it("reserves concurrency for the auth functions and for no other", () => {
+    // Act
+    const reserved = planFunctions()
+      .filter(({ fn }) => fn.concurrency)
+      .map(({ name, fn }) => [name, fn.concurrency?.reserved]);
+
+    // Assess
+    expect(reserved.map(([name]) => name).sort()).toEqual(
+      routes
+        .filter((r) => r.path.startsWith("/auth/"))
+        .map((r) => `${r.method} ${r.path}`)
+        .sort(),
+    );
+    expect(new Set(reserved.map(([, n]) => n))).toEqual(
+      new Set([throttling.authReservedConcurrency]),
+    );
+  });
+});
+
 describe("the SST plan's CORS", () => {
   it("gives the API the topology's CORS policy for the origins in CORS_ALLOWED_ORIGINS", () => {
     // Act
@@ -215,8 +258,15 @@ interface Made {
   calls: { method: string; args: unknown[] }[];
 }
 
+/** The route keys `api.route` was called with, in order, across one deploy. */
+let routesMade: string[] = [];
+/** What each `$util.output` promise resolved to: the resources its output depends on. */
+let outputsWaitedFor: unknown[] = [];
+
 function installSstGlobals(stage: string) {
   const made: Made[] = [];
+  routesMade = [];
+  outputsWaitedFor = [];
   const component = (type: string) =>
     class {
       record: Made;
@@ -232,6 +282,8 @@ function installSstGlobals(stage: string) {
       }
       route(...args: unknown[]) {
         this.record.calls.push({ method: "route", args });
+        routesMade.push(args[0] as string);
+        return { nodes: { route: { id: `route-id:${args[0]}` } } };
       }
       subscribe(...args: unknown[]) {
         this.record.calls.push({ method: "subscribe", args });
@@ -247,6 +299,16 @@ function installSstGlobals(stage: string) {
       ApiGatewayV2: component("ApiGatewayV2"),
       CronV2: component("CronV2"),
     },
+  };
+  // Pulumi's output over a promise: here, the promise itself, so a test can await what it holds.
+  g.$util = {
+    output: (value: Promise<unknown>) => ({
+      apply: (f: (v: unknown) => unknown) =>
+        value.then((v) => {
+          outputsWaitedFor.push(v);
+          return f(v);
+        }),
+    }),
   };
   g.$app = { name: "flashstock", stage };
   g.$config = (config: unknown) => config;
@@ -273,7 +335,7 @@ describe("sst.config.ts and infra/sst.ts", () => {
   afterEach(() => {
     if (sender === undefined) delete process.env.EMAIL_SENDER;
     else process.env.EMAIL_SENDER = sender;
-    for (const name of ["sst", "$app", "$config"])
+    for (const name of ["sst", "$app", "$config", "$util"])
       delete (globalThis as Record<string, unknown>)[name];
   });
 
@@ -372,6 +434,29 @@ describe("sst.config.ts and infra/sst.ts", () => {
       },
     ]);
     expect(outputs).toMatchObject({ api: "url:ApiGatewayV2:Api", bus: "name:Events" });
+  });
+
+  it("gives the stage its throttles, the route settings resolving only once the throttled routes exist", async () => {
+    // Prepare
+    const made = installSstGlobals("ann");
+    const config = await loadSstConfig();
+
+    // Act
+    await config.run();
+    const api = made.find((m) => m.type === "ApiGatewayV2")?.args as {
+      transform: { stage: (args: Record<string, unknown>) => void };
+    };
+    const stageArgs: Record<string, unknown> = { autoDeploy: true };
+    api.transform.stage(stageArgs);
+
+    // Assess
+    expect(stageArgs.autoDeploy).toBe(true);
+    expect(stageArgs.defaultRouteSettings).toEqual(plan().api.stage.defaultRouteSettings);
+    expect(await stageArgs.routeSettings).toEqual(plan().api.stage.routeSettings);
+    // The settings wait for the ids of the throttled routes, which `api.route` made.
+    const throttled = plan().api.stage.routeSettings.map((r) => r.routeKey);
+    expect(outputsWaitedFor).toEqual([throttled.map((key) => `route-id:${key}`)]);
+    expect(routesMade).toEqual(expect.arrayContaining(throttled));
   });
 
   it("fails the deploy before creating anything when EMAIL_SENDER is not set", async () => {

@@ -23,6 +23,7 @@ import {
   schedules,
   secrets,
   secretsFor,
+  throttling,
 } from "../../infra/topology.ts";
 import { queueUrlVariable } from "../../packages/functions/src/lib/config.ts";
 import { flashstockStack } from "../context.ts";
@@ -35,6 +36,7 @@ type Resource = {
   Type: string;
   Properties: Json;
   DeletionPolicy?: string;
+  DependsOn?: string | string[];
   UpdateReplacePolicy?: string;
 };
 
@@ -216,6 +218,57 @@ describe("HTTP API", () => {
         IntegrationUri: getAtt(dev.fnId(fn)),
       });
     }
+  });
+});
+
+describe("throttling", () => {
+  const authKeys = routes
+    .filter((r) => r.path.startsWith("/auth/"))
+    .map((r) => `${r.method} ${r.path}`)
+    .sort();
+
+  it("throttles the stage's every route, and each route under /auth/ tighter, waiting for those routes", () => {
+    // Act
+    const [[, stage] = []] = dev.ofType("AWS::ApiGatewayV2::Stage");
+
+    // Assess
+    expect(stage?.Properties.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: throttling.stage.rateLimit,
+      ThrottlingBurstLimit: throttling.stage.burstLimit,
+    });
+    const settings = stage?.Properties.RouteSettings as Record<string, Json>;
+    expect(Object.keys(settings).sort()).toEqual(authKeys);
+    for (const key of authKeys) {
+      expect(settings[key], key).toEqual({
+        ThrottlingRateLimit: throttling.auth.rateLimit,
+        ThrottlingBurstLimit: throttling.auth.burstLimit,
+      });
+    }
+    expect(throttling.auth.rateLimit).toBeLessThan(throttling.stage.rateLimit);
+    // API Gateway refuses settings for a route it does not know: the stage depends on each.
+    const routeIdOf = new Map(
+      dev.ofType("AWS::ApiGatewayV2::Route").map(([id, r]) => [r.Properties.RouteKey, id]),
+    );
+    expect(asArray(stage?.DependsOn ?? [])).toEqual(
+      expect.arrayContaining(authKeys.map((k) => routeIdOf.get(k))),
+    );
+  });
+
+  it("reserves concurrency for each auth function, and for no other", () => {
+    // Act
+    const reserved = lambdaFunctions()
+      .map((fn) => [fn, dev.resources[dev.fnId(fn)]?.Properties.ReservedConcurrentExecutions])
+      .filter(([, n]) => n !== undefined)
+      .map(([fn, n]) => {
+        const { trigger } = fn as LambdaFunction;
+        return [trigger.kind === "http" ? `${trigger.route.method} ${trigger.route.path}` : "", n];
+      });
+
+    // Assess
+    expect(reserved.map(([key]) => key).sort()).toEqual(authKeys);
+    expect(new Set(reserved.map(([, n]) => n))).toEqual(
+      new Set([throttling.authReservedConcurrency]),
+    );
   });
 });
 
