@@ -11,7 +11,7 @@ import { logger } from "../lib/resources.ts";
  * so a shipping address, an email, a note or a token never reaches them.
  */
 export const handler = middy<EventBridgeEvent<string, DomainEvent>, void, Error, Context>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .handler(async (event) => {
     logger.info("event", { event: auditRecord(event.detail) });
   });

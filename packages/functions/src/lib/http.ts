@@ -338,7 +338,9 @@ export function route<const A extends Access, R, P = undefined, Q = undefined, B
       const handler = middy<APIGatewayProxyEventV2 & Parsed, HttpResult, Error, Context>({
         timeoutEarlyInMillis: 0,
       })
-        .use(injectLambdaContext(logger, { resetKeys: true }))
+        // Bodies carry passwords, headers carry tokens: the event is never logged, even with
+        // POWERTOOLS_LOGGER_LOG_EVENT set (an explicit option wins over the variable).
+        .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
         .use(errorMapping())
         .use({
           before: (request) => {

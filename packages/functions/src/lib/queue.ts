@@ -24,9 +24,15 @@ export function consumer(handle: (event: DomainEvent) => Promise<void>) {
       logger.removeKeys(["eventId", "eventType"]);
     }
   };
-  return middy<SQSEvent, SQSBatchResponse, Error, Context>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler((event, context) =>
-      processPartialResponse(event, recordHandler, processor, { context, skipGroupOnError: true }),
-    );
+  return (
+    middy<SQSEvent, SQSBatchResponse, Error, Context>()
+      // Messages carry addresses and emails: never logged, whatever POWERTOOLS_LOGGER_LOG_EVENT says.
+      .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
+      .handler((event, context) =>
+        processPartialResponse(event, recordHandler, processor, {
+          context,
+          skipGroupOnError: true,
+        }),
+      )
+  );
 }

@@ -12,7 +12,7 @@ import { db, logger, publishNow } from "../lib/resources.ts";
  * their payment cancelled at Stripe and their customer told.
  */
 export const handler = middy<ScheduledEvent, unknown, Error, Context>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .handler(async () => {
     const expired = await runCollectingEvents(
       () => expireUnpaidOrders(db(), { olderThanMinutes: paymentWindowMinutes() }),

@@ -12,7 +12,7 @@ import { db, eventPublisher, logger } from "../lib/resources.ts";
  * what has outlived its purpose.
  */
 export const handler = middy<ScheduledEvent, unknown, Error, Context>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .handler(async () => {
     const relayed = await relayOutbox(db(), eventPublisher(), {
       olderThanSeconds: config().relayMinAgeSeconds,
