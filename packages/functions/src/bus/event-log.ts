@@ -2,7 +2,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { DomainEvent } from "@flashstock/core/events/index";
 import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
-import { logger } from "../lib/resources.ts";
+import { logger } from "../lib/logger.ts";
 
 /**
  * Every event on the bus as one structured log line: the audit trail of an order or a SKU, to be

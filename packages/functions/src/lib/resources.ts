@@ -1,4 +1,3 @@
-import { Logger } from "@aws-lambda-powertools/logger";
 import { createDb, type Db } from "@flashstock/core/db/index";
 import type { DomainEvent } from "@flashstock/core/events/index";
 import { type EventPublisher, publishCommitted } from "@flashstock/core/events/outbox";
@@ -6,8 +5,9 @@ import type { Mailer } from "@flashstock/core/notification/mailer";
 import { queues } from "../../../../infra/topology.ts";
 import { config, emailConfig, publishingConfig } from "./config.ts";
 import { requireNeed } from "./grants.ts";
+import { logger } from "./logger.ts";
 
-export const logger = new Logger({ serviceName: "flashstock" });
+export { logger };
 
 // One of each per Lambda instance (or per local process), created on first use and kept warm.
 let pool: Db | undefined;
