@@ -1301,7 +1301,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "email": "ann@example.com",
-                 *       "password": "a long password",
+                 *       "password": "a long passphrase",
                  *       "name": "Ann"
                  *     }
                  */
@@ -1466,7 +1466,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "email": "ann@example.com",
-                 *       "password": "a long password"
+                 *       "password": "a long passphrase"
                  *     }
                  */
                 "application/json": {
@@ -2323,7 +2323,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "currentPassword": "a long password",
+                 *       "currentPassword": "a long passphrase",
                  *       "newPassword": "another long password"
                  *     }
                  */
@@ -2561,7 +2561,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "email": "sam@example.com",
-                 *       "password": "a long password",
+                 *       "password": "a long passphrase",
                  *       "name": "Sam",
                  *       "role": "stock_manager"
                  *     }

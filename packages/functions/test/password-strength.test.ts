@@ -2,7 +2,7 @@
  * Strong passwords: every way a password is set (register, staff creation, reset, change) refuses
  * one zxcvbn scores below 3 with 400 WEAK_PASSWORD, says why, and changes nothing.
  */
-import { call } from "@flashstock/testing/api";
+import { type ApiResponse, call } from "@flashstock/testing/api";
 import { useDatabase } from "@flashstock/testing/database";
 import { useEventSystem } from "@flashstock/testing/events";
 import { createUser, PASSWORD } from "@flashstock/testing/fixtures";
@@ -29,7 +29,7 @@ const weakPasswords = [
   ["the account's name", () => NAME],
 ] as const;
 
-const expectWeakPassword = (r: { status: number; body: any }) => {
+const expectWeakPassword = (r: ApiResponse) => {
   expect([r.status, r.body.error.code]).toEqual([400, "WEAK_PASSWORD"]);
   expect(r.body.error.details).toEqual({
     warning: expect.toBeOneOf([null, expect.any(String)]),

@@ -171,7 +171,7 @@ describe("CORS in a real browser", () => {
               headers: json,
               body: JSON.stringify({
                 email: `browser-${crypto.randomUUID()}@example.com`,
-                password: "a long password",
+                password: "a long passphrase",
                 name: "Browser",
               }),
             });

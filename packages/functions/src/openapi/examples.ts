@@ -271,15 +271,18 @@ export const responseExamples: Record<string, unknown> = {
 
 /** Request bodies, by route. */
 export const requestExamples: Record<string, unknown> = {
-  "POST /auth/register": { email: "ann@example.com", password: "a long password", name: "Ann" },
-  "POST /auth/login": { email: "ann@example.com", password: "a long password" },
+  "POST /auth/register": { email: "ann@example.com", password: "a long passphrase", name: "Ann" },
+  "POST /auth/login": { email: "ann@example.com", password: "a long passphrase" },
   "POST /auth/refresh": { refreshToken: refreshTokenExample },
   "POST /auth/logout": { refreshToken: refreshTokenExample },
   "PATCH /me": { name: "Ann Example" },
-  "POST /me/password": { currentPassword: "a long password", newPassword: "another long password" },
+  "POST /me/password": {
+    currentPassword: "a long passphrase",
+    newPassword: "another long password",
+  },
   "POST /staff": {
     email: "sam@example.com",
-    password: "a long password",
+    password: "a long passphrase",
     name: "Sam",
     role: "stock_manager",
   },
