@@ -204,6 +204,9 @@ export const routes = [
     needs: api,
   },
 
+  { method: "GET", path: "/reports/sales", handler: `${http}/reports.sales`, needs: api },
+  { method: "GET", path: "/reports/inventory", handler: `${http}/reports.inventory`, needs: api },
+
   { method: "POST", path: "/promotions", handler: `${http}/promotions.create`, needs: api },
   { method: "GET", path: "/promotions", handler: `${http}/promotions.list`, needs: api },
   { method: "GET", path: "/promotions/{code}", handler: `${http}/promotions.get`, needs: api },

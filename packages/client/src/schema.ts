@@ -745,6 +745,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/reports/sales": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sales per day, top products and orders by status between two UTC dates (at most 366 days); revenue for ops and admin only
+         * @description Roles: stock_manager, ops, admin (bearer token).
+         */
+        get: operations["reports.sales"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reports/inventory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every SKU's stock with its sales velocity, days of cover and suggested reorder, as the stock emails compute them
+         * @description Roles: stock_manager, admin (bearer token).
+         */
+        get: operations["reports.inventory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/promotions": {
         parameters: {
             query?: never;
@@ -7226,6 +7266,303 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "reports.sales": {
+        parameters: {
+            query: {
+                from: string;
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sales per day, top products and orders by status between two UTC dates (at most 366 days); revenue for ops and admin only */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "days": [
+                     *         {
+                     *           "date": "2026-11-30",
+                     *           "orders": 41,
+                     *           "units": 57,
+                     *           "revenueCents": 215843
+                     *         },
+                     *         {
+                     *           "date": "2026-12-01",
+                     *           "orders": 212,
+                     *           "units": 318,
+                     *           "revenueCents": 1187562
+                     *         }
+                     *       ],
+                     *       "topProducts": [
+                     *         {
+                     *           "sku": "SNEAKER-LTD-42",
+                     *           "name": "Limited sneaker (42)",
+                     *           "units": 120,
+                     *           "revenueCents": 2148000
+                     *         },
+                     *         {
+                     *           "sku": "TEE-BLK-M",
+                     *           "name": "Black T-shirt (M)",
+                     *           "units": 95,
+                     *           "revenueCents": 189905
+                     *         }
+                     *       ],
+                     *       "byStatus": {
+                     *         "awaiting_payment": 2,
+                     *         "placed": 14,
+                     *         "on_hold": 1,
+                     *         "confirmed": 96,
+                     *         "shipped": 120,
+                     *         "delivered": 22,
+                     *         "cancelled": 9
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        days: {
+                            date: string;
+                            orders: number;
+                            units: number;
+                            revenueCents?: number;
+                        }[];
+                        topProducts: {
+                            sku: string;
+                            name: string;
+                            units: number;
+                            revenueCents?: number;
+                        }[];
+                        byStatus: {
+                            awaiting_payment: number;
+                            placed: number;
+                            on_hold: number;
+                            confirmed: number;
+                            shipped: number;
+                            delivered: number;
+                            cancelled: number;
+                        };
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: a valid token whose role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "reports.inventory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every SKU's stock with its sales velocity, days of cover and suggested reorder, as the stock emails compute them */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "sku": "SNEAKER-LTD-42",
+                     *           "name": "Limited sneaker (42)",
+                     *           "available": 12,
+                     *           "minQuantity": 20,
+                     *           "soldLast24h": 96,
+                     *           "soldLast7d": 120,
+                     *           "dailyRate": 96,
+                     *           "daysOfCover": 0.125,
+                     *           "suggestedReorder": 1352
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            sku: string;
+                            name: string;
+                            available: number;
+                            minQuantity: number;
+                            soldLast24h: number;
+                            soldLast7d: number;
+                            dailyRate: number;
+                            daysOfCover: number | null;
+                            suggestedReorder: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `FORBIDDEN`: a valid token whose role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

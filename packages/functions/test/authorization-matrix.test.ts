@@ -73,6 +73,7 @@ const WHO: Record<string, Rule> = {
   "any signed-in user (their own account)": { allowed: SIGNED_IN, readsToken: true },
   "the owner, ops, admin": { allowed: ["customer", "ops", "admin"], readsToken: true },
   "ops, admin": { allowed: ["ops", "admin"], readsToken: true },
+  "stock_manager, ops, admin": { allowed: ["stock_manager", "ops", "admin"], readsToken: true },
 };
 
 type RouteKey = (typeof routes)[number] extends infer R
@@ -407,6 +408,16 @@ const MATRIX = {
       url: `/customers/${w.users.customer.id}/wallet/transactions`,
       body: { amountCents: 500, reason: "goodwill", note: "matrix" },
     }),
+  },
+  "GET /reports/sales": {
+    who: "stock_manager, ops, admin",
+    success: 200,
+    request: async () => ({ url: "/reports/sales?from=2026-01-01&to=2026-01-31" }),
+  },
+  "GET /reports/inventory": {
+    who: "stock_manager, admin",
+    success: 200,
+    request: async () => ({ url: "/reports/inventory" }),
   },
   "POST /promotions": {
     who: "admin",

@@ -77,8 +77,16 @@ export interface SalesFacts {
   soldLast7d: number;
 }
 
-/** What the stock manager needs to decide on a reorder, read when the alert is composed. */
-export async function salesFacts(db: Queryable, sku: string): Promise<SalesFacts | undefined> {
+/**
+ * What the stock manager needs to decide on a reorder, read now: for one SKU when an alert is
+ * composed, for every SKU in the inventory report. One query for both, so they always agree.
+ */
+export async function salesFacts(db: Queryable): Promise<SalesFacts[]>;
+export async function salesFacts(db: Queryable, sku: string): Promise<SalesFacts | undefined>;
+export async function salesFacts(
+  db: Queryable,
+  sku?: string,
+): Promise<SalesFacts[] | SalesFacts | undefined> {
   const { rows } = await db.query<SalesFacts>(
     `SELECT s.sku, p.name, s.available AS "availableNow", s.min_quantity AS "minQuantity",
             coalesce(-sum(m.delta) FILTER (WHERE m.at > now() - interval '24 hours'), 0)::int AS "soldLast24h",
@@ -87,11 +95,12 @@ export async function salesFacts(db: Queryable, sku: string): Promise<SalesFacts
        JOIN products p ON p.sku = s.sku
        LEFT JOIN stock_movements m
          ON m.sku = s.sku AND m.reason IN ('sale', 'cancellation') AND m.at > now() - interval '7 days'
-      WHERE s.sku = $1
-      GROUP BY s.sku, p.name`,
-    [sku],
+      WHERE $1::text IS NULL OR s.sku = $1
+      GROUP BY s.sku, p.name
+      ORDER BY s.sku`,
+    [sku ?? null],
   );
-  return rows[0];
+  return sku === undefined ? rows : rows[0];
 }
 
 export interface ReorderAdvice {

@@ -190,9 +190,12 @@ export function emailConfig(): EmailConfig {
     orderOps: addresses("ORDER_OPS_EMAILS", secret("OrderOpsEmails")),
     sesEndpoint: process.env.SES_ENDPOINT || undefined,
     apiUrl: process.env.API_URL || undefined,
-    reorderCoverDays: integer("REORDER_COVER_DAYS", 14),
+    reorderCoverDays: reorderCoverDays(),
   };
 }
+
+/** The days of sales a suggested reorder covers: in the stock emails and the inventory report. */
+export const reorderCoverDays = () => integer("REORDER_COVER_DAYS", 14);
 
 export interface PaymentsConfig {
   stripeSecretKey: string;

@@ -249,6 +249,40 @@ export const responseExamples: Record<string, unknown> = {
   },
   "POST /customers/{id}/wallet/transactions": { balanceCents: 10000, transaction: walletTopUp },
   "POST /webhooks/stripe": { received: true, outcome: "applied" },
+  "GET /reports/sales": {
+    days: [
+      { date: "2026-11-30", orders: 41, units: 57, revenueCents: 215843 },
+      { date: "2026-12-01", orders: 212, units: 318, revenueCents: 1187562 },
+    ],
+    topProducts: [
+      { sku: "SNEAKER-LTD-42", name: "Limited sneaker (42)", units: 120, revenueCents: 2148000 },
+      { sku: "TEE-BLK-M", name: "Black T-shirt (M)", units: 95, revenueCents: 189905 },
+    ],
+    byStatus: {
+      awaiting_payment: 2,
+      placed: 14,
+      on_hold: 1,
+      confirmed: 96,
+      shipped: 120,
+      delivered: 22,
+      cancelled: 9,
+    },
+  },
+  "GET /reports/inventory": {
+    items: [
+      {
+        sku: "SNEAKER-LTD-42",
+        name: "Limited sneaker (42)",
+        available: 12,
+        minQuantity: 20,
+        soldLast24h: 96,
+        soldLast7d: 120,
+        dailyRate: 96,
+        daysOfCover: 0.125,
+        suggestedReorder: 1352,
+      },
+    ],
+  },
   "POST /promotions": promotion,
   "GET /promotions": { items: [promotion], nextCursor: null },
   "GET /promotions/{code}": { ...promotion, used: 37 },

@@ -131,6 +131,8 @@ export const ACCESS: Record<RouteKey, "public" | "optional" | "authenticated" | 
   "GET /customers/{id}/wallet": "roles",
   "POST /customers/{id}/wallet/transactions": "roles",
   "POST /promotions": "roles",
+  "GET /reports/sales": "roles",
+  "GET /reports/inventory": "roles",
   "GET /promotions": "roles",
   "GET /promotions/{code}": "roles",
   "PATCH /promotions/{code}": "roles",
@@ -286,6 +288,8 @@ export const TEMPLATES: Record<RouteKey, Template> = {
     role: "admin",
     body: () => ({ code: "FUZZ-10", kind: "percent", value: 10, usageLimit: 5 }),
   },
+  "GET /reports/sales": { role: "ops", query: "from=2026-01-01&to=2026-01-31" },
+  "GET /reports/inventory": { role: "stock_manager" },
   "GET /promotions": { role: "admin", query: "limit=5" },
   "GET /promotions/{code}": { role: "admin", path: () => ({ code: "FUZZ-10" }) },
   "PATCH /promotions/{code}": {
