@@ -114,6 +114,14 @@ export const routes = [
   { method: "GET", path: "/products/{sku}", handler: `${http}/products.get`, needs: api },
   { method: "PATCH", path: "/products/{sku}", handler: `${http}/products.update`, needs: api },
 
+  {
+    method: "POST",
+    path: "/products/{sku}/reviews",
+    handler: `${http}/reviews.create`,
+    needs: api,
+  },
+  { method: "GET", path: "/products/{sku}/reviews", handler: `${http}/reviews.list`, needs: api },
+
   { method: "GET", path: "/inventory", handler: `${http}/inventory.list`, needs: api },
   {
     method: "PUT",

@@ -377,6 +377,30 @@ export interface paths {
         patch: operations["products.update"];
         trace?: never;
     };
+    "/products/{sku}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A product's reviews, newest first, a page at a time
+         * @description Anyone; no token is read.
+         */
+        get: operations["reviews.list"];
+        put?: never;
+        /**
+         * Review a product you received (a delivered order holds it): 1-5 stars, once
+         * @description Roles: customer (bearer token).
+         */
+        post: operations["reviews.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/inventory": {
         parameters: {
             query?: never;
@@ -897,6 +921,10 @@ export interface components {
             maxPerCustomer: number | null;
             availableFrom: string | null;
             minQuantity?: number;
+            rating: {
+                average: number | null;
+                count: number;
+            };
         };
         InventoryList: {
             items: components["schemas"]["InventoryItem"][];
@@ -3001,7 +3029,11 @@ export interface operations {
                      *           },
                      *           "available": 117,
                      *           "maxPerCustomer": null,
-                     *           "availableFrom": null
+                     *           "availableFrom": null,
+                     *           "rating": {
+                     *             "average": 4.5,
+                     *             "count": 12
+                     *           }
                      *         }
                      *       ],
                      *       "nextCursor": "WyJURUUtQkxLLU0iXQ"
@@ -3156,6 +3188,10 @@ export interface operations {
                      *       "available": 117,
                      *       "maxPerCustomer": null,
                      *       "availableFrom": null,
+                     *       "rating": {
+                     *         "average": 4.5,
+                     *         "count": 12
+                     *       },
                      *       "minQuantity": 20
                      *     }
                      */
@@ -3330,7 +3366,11 @@ export interface operations {
                      *       },
                      *       "available": 117,
                      *       "maxPerCustomer": null,
-                     *       "availableFrom": null
+                     *       "availableFrom": null,
+                     *       "rating": {
+                     *         "average": 4.5,
+                     *         "count": 12
+                     *       }
                      *     }
                      */
                     "application/json": components["schemas"]["Product"];
@@ -3490,6 +3530,10 @@ export interface operations {
                      *       "available": 117,
                      *       "maxPerCustomer": null,
                      *       "availableFrom": null,
+                     *       "rating": {
+                     *         "average": 4.5,
+                     *         "count": 12
+                     *       },
                      *       "minQuantity": 20
                      *     }
                      */
@@ -3568,6 +3612,352 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: a body over `MAX_BODY_BYTES` (64 KiB) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BODY_TOO_LARGE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "reviews.list": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                sku: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A product's reviews, newest first, a page at a time */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "3b8f2c1e-5d4a-4e6b-9c7f-1a2b3c4d5e6f",
+                     *           "sku": "TEE-BLK-M",
+                     *           "rating": 5,
+                     *           "title": "Soft and true to size",
+                     *           "body": "Washed it twice, still black.",
+                     *           "author": "Ada L.",
+                     *           "createdAt": "2026-12-01T10:15:30.123Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            sku: string;
+                            rating: number;
+                            title: string | null;
+                            body: string | null;
+                            author: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_PATH`: the path is not valid percent-encoding
+             *
+             *     `INVALID_CURSOR`: a pagination cursor this API did not issue
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_PATH" | "INVALID_CURSOR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `INTERNAL_ERROR`: a bug; logged with its stack, nothing internal is returned */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "INTERNAL_ERROR";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: the database cannot be reached, or the connection was lost during the request, which may or may not have taken effect; retry (checkout with the same `Idempotency-Key` returns the order if the first attempt created it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "SERVICE_UNAVAILABLE";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+    };
+    "reviews.create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sku: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "rating": 5,
+                 *       "title": "Soft and true to size",
+                 *       "body": "Washed it twice, still black."
+                 *     }
+                 */
+                "application/json": {
+                    rating: number;
+                    title?: string;
+                    body?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Review a product you received (a delivered order holds it): 1-5 stars, once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "3b8f2c1e-5d4a-4e6b-9c7f-1a2b3c4d5e6f",
+                     *       "sku": "TEE-BLK-M",
+                     *       "rating": 5,
+                     *       "title": "Soft and true to size",
+                     *       "body": "Washed it twice, still black.",
+                     *       "author": "Ada L.",
+                     *       "createdAt": "2026-12-01T10:15:30.123Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        sku: string;
+                        rating: number;
+                        title: string | null;
+                        body: string | null;
+                        author: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: a path, query, header or body field is missing, of the wrong type, out of range, too long, unknown (bodies reject unknown fields), or a string holds NUL or unpaired surrogates; `details: {in, issues: [{path, message}]}`
+             *
+             *     `MALFORMED_JSON`: the body is not JSON
+             *
+             *     `UNSUPPORTED_MEDIA_TYPE`: a body with a content-type other than JSON, or with a content-encoding (gzip, ...)
+             *
+             *     `MALFORMED_PATH`: the path is not valid percent-encoding
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "UNSUPPORTED_MEDIA_TYPE" | "MALFORMED_PATH";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `UNAUTHENTICATED`: protected route without a token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHENTICATED";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /**
+             * @description `FORBIDDEN`: a valid token whose role may not do this
+             *
+             *     `NOT_A_VERIFIED_BUYER`: `POST /products/{sku}/reviews` by a customer without a delivered order holding that SKU; nothing written
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN" | "NOT_A_VERIFIED_BUYER";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `NOT_FOUND`: no such route, product, cart, order or promotion code, or one that belongs to someone else */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "NOT_FOUND";
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description `REVIEW_EXISTS`: a second review of one product by one customer; the first stays as it is */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "REVIEW_EXISTS";
                             message: string;
                             details?: {
                                 [key: string]: unknown;

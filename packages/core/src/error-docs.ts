@@ -28,10 +28,13 @@ export const whenAnswered: Record<ErrorCode, string> = {
   INSUFFICIENT_FUNDS:
     "checkout with store credit, or a wallet debit, that the balance does not cover; `details: {balanceCents, requiredCents}`; nothing changed",
   FORBIDDEN: "a valid token whose role may not do this",
+  NOT_A_VERIFIED_BUYER:
+    "`POST /products/{sku}/reviews` by a customer without a delivered order holding that SKU; nothing written",
   NOT_FOUND:
     "no such route, product, cart, order or promotion code, or one that belongs to someone else",
   METHOD_NOT_ALLOWED: "a known path with another method (`Allow` header lists them)",
   EMAIL_TAKEN: "register or staff creation with an email in use (case-insensitive)",
+  REVIEW_EXISTS: "a second review of one product by one customer; the first stays as it is",
   SKU_EXISTS: "a product with that SKU exists",
   PROMOTION_EXISTS: "a promotion with that code exists (codes are matched case-insensitively)",
   PROMOTION_INACTIVE:

@@ -62,9 +62,14 @@ export const errorRegistry = {
     message: "The store credit does not cover this: {balanceCents} of {requiredCents}",
   },
   FORBIDDEN: { kind: "forbidden", message: "Your role does not allow this action" },
+  NOT_A_VERIFIED_BUYER: {
+    kind: "forbidden",
+    message: "Only a customer who received this product can review it",
+  },
   NOT_FOUND: { kind: "not_found", message: "Not found" },
   METHOD_NOT_ALLOWED: { kind: "method_not_allowed", message: "Use {allow}" },
   EMAIL_TAKEN: { kind: "conflict", message: "An account with this email already exists" },
+  REVIEW_EXISTS: { kind: "conflict", message: "You have already reviewed this product" },
   SKU_EXISTS: { kind: "conflict", message: "A product with SKU {sku} exists" },
   PROMOTION_EXISTS: { kind: "conflict", message: "A promotion with code {code} exists" },
   PROMOTION_INACTIVE: {

@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { issueToken } from "@flashstock/core/auth/index";
-import { confirmOrder, shipOrder } from "@flashstock/core/order/index";
+import { confirmOrder, deliverOrder, shipOrder } from "@flashstock/core/order/index";
 import { CreatePromotionInput, createPromotion } from "@flashstock/core/promotion/index";
 import { type ApiResponse, call } from "@flashstock/testing/api";
 import { countRows, orderStatus, tablesSnapshot, useDatabase } from "@flashstock/testing/database";
@@ -143,6 +143,19 @@ async function shippedOrder(): Promise<string> {
   const id = await confirmedOrder();
   await shipOrder(t.db, id, w.users.ops.principal, { carrier: "DHL", trackingNumber: "1" });
   return id;
+}
+
+/** A new product that the matrix's customer has received (a delivered order): theirs to review. */
+async function receivedSku(): Promise<string> {
+  const product = await createTestProduct(t.db);
+  const cart = await cartWith(w.users.customer, { [product.sku]: 1 });
+  const shipTo = { ...address, line1: `${randomUUID()} Review Row` };
+  const r = await checkout(w.users.customer, cart, randomUUID(), shipTo);
+  if (r.status !== 201) throw new Error(`checkout: ${r.status} ${r.text}`);
+  if (!(await confirmOrder(t.db, r.body.id))) throw new Error(`order ${r.body.id} not confirmable`);
+  await shipOrder(t.db, r.body.id, w.users.ops.principal, { carrier: "DHL", trackingNumber: "2" });
+  await deliverOrder(t.db, r.body.id, w.users.ops.principal);
+  return product.sku;
 }
 
 async function anonymousCart(lines: Record<string, number> = {}): Promise<string> {
@@ -285,6 +298,16 @@ const MATRIX = {
     who: "stock_manager, admin",
     success: 200,
     request: async () => ({ url: `/products/${w.sku}`, body: { description: randomUUID() } }),
+  },
+  "POST /products/{sku}/reviews": {
+    who: "customer",
+    success: 201,
+    request: async () => ({ url: `/products/${await receivedSku()}/reviews`, body: { rating: 4 } }),
+  },
+  "GET /products/{sku}/reviews": {
+    who: "anyone",
+    success: 200,
+    request: async () => ({ url: `/products/${w.sku}/reviews?limit=5` }),
   },
   "GET /inventory": {
     who: "stock_manager, admin",

@@ -86,6 +86,7 @@ describe("POST /products", () => {
       available: 7,
       maxPerCustomer: null,
       availableFrom: null,
+      rating: { average: null, count: 0 },
       // Staff (the creator) see the low-stock line.
       minQuantity: 2,
     });
@@ -119,7 +120,12 @@ describe("POST /products", () => {
 
     // Assess
     expect(response.status).toBe(201);
-    const product = { ...body, maxPerCustomer: null, availableFrom: null };
+    const product = {
+      ...body,
+      maxPerCustomer: null,
+      availableFrom: null,
+      rating: { average: null, count: 0 },
+    };
     expect(response.body).toEqual(product);
     // The public answer leaves out the low-stock line.
     const { minQuantity: _, ...publicProduct } = product;
@@ -305,6 +311,7 @@ describe("GET /products/{sku}", () => {
       available: 9,
       maxPerCustomer: null,
       availableFrom: null,
+      rating: { average: null, count: 0 },
     });
   });
 
@@ -353,6 +360,7 @@ describe("PATCH /products/{sku}", () => {
       available: 6,
       maxPerCustomer: null,
       availableFrom: null,
+      rating: { average: null, count: 0 },
       minQuantity: 0,
     });
     const { minQuantity: _, ...publicAnswer } = response.body;
@@ -497,6 +505,7 @@ describe("GET /products", () => {
           available: 3,
           maxPerCustomer: null,
           availableFrom: null,
+          rating: { average: null, count: 0 },
         },
       ],
       nextCursor: null,

@@ -307,6 +307,7 @@ export const WRITABLE_TABLES = [
   "logins",
   "refresh_tokens",
   "password_reset_tokens",
+  "reviews",
 ];
 
 /**

@@ -105,6 +105,8 @@ export const Product = z.object({
   availableFrom: z.nullable(z.iso.datetime()),
   /** The low-stock line: shown to staff only. */
   minQuantity: z.optional(z.int()),
+  /** Its reviews at a glance (review/index.ts); `average` is null until the first one. */
+  rating: z.object({ average: z.nullable(z.number()), count: z.int() }),
 });
 export type Product = z.infer<typeof Product>;
 
@@ -112,7 +114,9 @@ export const ProductPage = Page(Product);
 
 const productColumns = `p.sku, p.name, p.description, p.price_cents, p.currency, p.category,
   p.image_urls, p.attributes, s.available, p.max_per_customer, s.min_quantity,
-  ${isoInstant("p.available_from")} AS available_from`;
+  ${isoInstant("p.available_from")} AS available_from,
+  (SELECT json_build_object('average', round(avg(r.rating), 2)::float8, 'count', count(*)::int)
+     FROM reviews r WHERE r.sku = p.sku) AS rating`;
 
 interface ProductRow {
   sku: string;
@@ -127,6 +131,7 @@ interface ProductRow {
   max_per_customer: number | null;
   available_from: string | null;
   min_quantity: number;
+  rating: Product["rating"];
 }
 
 /** Who reads: staff also see the product's low-stock line. */
@@ -147,6 +152,7 @@ const toProduct = (r: ProductRow, reader: ProductReader): Product => ({
   maxPerCustomer: r.max_per_customer,
   availableFrom: r.available_from,
   ...(reader.staff ? { minQuantity: r.min_quantity } : {}),
+  rating: r.rating,
 });
 
 /** Escapes LIKE wildcards so that a search for "50%" finds "50%", not everything. */

@@ -14,6 +14,17 @@ const product = {
   available: 117,
   maxPerCustomer: null,
   availableFrom: null,
+  rating: { average: 4.5, count: 12 },
+};
+
+const review = {
+  id: "3b8f2c1e-5d4a-4e6b-9c7f-1a2b3c4d5e6f",
+  sku: "TEE-BLK-M",
+  rating: 5,
+  title: "Soft and true to size",
+  body: "Washed it twice, still black.",
+  author: "Ada L.",
+  createdAt: "2026-12-01T10:15:30.123Z",
 };
 
 const promotion = {
@@ -287,6 +298,8 @@ export const responseExamples: Record<string, unknown> = {
   "GET /promotions": { items: [promotion], nextCursor: null },
   "GET /promotions/{code}": { ...promotion, used: 37 },
   "PATCH /promotions/{code}": { ...promotion, used: 37, usageLimit: 150 },
+  "POST /products/{sku}/reviews": review,
+  "GET /products/{sku}/reviews": { items: [review], nextCursor: null },
   "POST /orders/{id}/release": {
     ...heldOrder,
     status: "placed",
@@ -363,6 +376,11 @@ export const requestExamples: Record<string, unknown> = {
     perCustomerLimit: 1,
   },
   "PATCH /promotions/{code}": { usageLimit: 150 },
+  "POST /products/{sku}/reviews": {
+    rating: 5,
+    title: "Soft and true to size",
+    body: "Washed it twice, still black.",
+  },
   "PUT /carts/{id}/promotion": { code: "flash-10" },
   "POST /webhooks/stripe": {
     id: "evt_3QkFf2Lz9yQ1aB2c0d4e5f6g",

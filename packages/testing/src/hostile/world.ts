@@ -110,6 +110,8 @@ export const ACCESS: Record<RouteKey, "public" | "optional" | "authenticated" | 
   "POST /products": "roles",
   "GET /products/{sku}": "optional",
   "PATCH /products/{sku}": "roles",
+  "POST /products/{sku}/reviews": "roles",
+  "GET /products/{sku}/reviews": "public",
   "GET /inventory": "roles",
   "PUT /inventory/{sku}": "roles",
   "POST /inventory/{sku}/adjustments": "roles",
@@ -224,6 +226,13 @@ export const TEMPLATES: Record<RouteKey, Template> = {
       attributes: { size: "M" },
     }),
   },
+  // The fuzz customer has no delivered order of the SKU: a well-formed review is 403, documented.
+  "POST /products/{sku}/reviews": {
+    role: "customer",
+    path: bySku,
+    body: () => ({ rating: 5, title: "Great", body: "Fits well.\nWould buy again." }),
+  },
+  "GET /products/{sku}/reviews": { path: bySku, query: "limit=5" },
   "GET /inventory": { role: "stock_manager", query: "low=true" },
   "PUT /inventory/{sku}": { role: "stock_manager", path: bySku, body: () => ({ minQuantity: 5 }) },
   "POST /inventory/{sku}/adjustments": {
@@ -360,7 +369,12 @@ export const ROUTES_WITH_PARAMS = routesWith((route) => paramNames(route.path).l
 
 /** The routes that return a page and a cursor. */
 export const LIST_ROUTES = routesWith((route) =>
-  ["GET /products", "GET /orders", "GET /inventory/{sku}/movements"].includes(routeKey(route)),
+  [
+    "GET /products",
+    "GET /orders",
+    "GET /inventory/{sku}/movements",
+    "GET /products/{sku}/reviews",
+  ].includes(routeKey(route)),
 );
 
 /** Register, login and staff hash a password with scrypt: a fifth of a second per valid body. */
