@@ -88,6 +88,8 @@ describe("duplicate orders: held in the database", () => {
       "1 x Compiler",
       `POST http://localhost:3000/orders/${second.body.id}/release`,
       `POST http://localhost:3000/orders/${second.body.id}/cancel`,
+      // The ops desk's page for it, in the web UI (WEB_URL's default).
+      `http://127.0.0.1:3001/ops/orders/${second.body.id}`,
     ]) {
       expect(text).toContain(expected);
     }

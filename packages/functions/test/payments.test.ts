@@ -261,6 +261,8 @@ describe("shipping and delivery", () => {
     const mail = (await events.inbox(buyer.email)).filter((m) => m.subject.includes("on its way"));
     expect(mail).toHaveLength(1);
     expect(mail[0]?.body.text).toContain(tracking.trackingUrl);
+    // and the customer's order page in the web UI, where the timeline moves
+    expect(mail[0]?.body.text).toContain(`http://127.0.0.1:3001/orders/${answer.body.id}`);
     const cancel = await call("POST", `/orders/${answer.body.id}/cancel`, { token: buyer.token });
     expect([cancel.status, cancel.body.error.code]).toEqual([409, "INVALID_STATE"]);
   });

@@ -88,6 +88,12 @@ describe("stock alerts: one email per crossing", () => {
     );
     expect(field(email?.body.text, "Suggested reorder")).toBe(`${10 * 14 + 4 - 3} units`);
     expect(email?.body.html).toContain("<td>Neon Sneaker</td>");
+    // Both link to the SKU in the stock dashboard, where it is restocked.
+    for (const alert of [email, out[0]]) {
+      expect(alert?.body.text).toContain(`http://127.0.0.1:3001/stock/${product.sku}`);
+      expect(alert?.body.html).toContain(`<a href="http://127.0.0.1:3001/stock/${product.sku}">`);
+      expect(alert?.body.text).not.toContain("{sku}");
+    }
   });
 
   it("stays silent while the SKU stays low, and sends one more of each after a restock to the minimum re-arms it", async () => {

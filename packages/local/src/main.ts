@@ -80,6 +80,8 @@ async function main() {
   // The handlers read their configuration from the environment, as they do in Lambda.
   env.DATABASE_URL = databaseUrl;
   env.JWT_SECRET ||= localJwtSecret();
+  // Emails link to the web UI this runtime serves (reset, stock dashboard, ops desk, orders).
+  env.WEB_URL ||= `http://127.0.0.1:${env.WEB_PORT || 3001}`;
   env.DB_POOL_MAX ||= "20";
 
   const db = createDb({ url: databaseUrl, max: 2 });

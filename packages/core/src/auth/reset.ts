@@ -7,6 +7,7 @@ import type { Db } from "../db/types.ts";
 import { DomainError, serviceUnavailable } from "../error.ts";
 import { passwordResetEmail } from "../notification/index.ts";
 import type { Mailer } from "../notification/mailer.ts";
+import { webLink, webPage } from "../notification/web-pages.ts";
 import * as z from "../zod.ts";
 import {
   type AttemptContext,
@@ -70,7 +71,7 @@ export async function requestPasswordReset(
      VALUES ($1, $2, now() + make_interval(mins => $3))`,
     [secretTokenDigest(token), user.id, RESET_TOKEN_VALID_MINUTES],
   );
-  const link = `${context.webUrl.replace(/\/+$/, "")}/reset-password?token=${token}`;
+  const link = webLink(context.webUrl, webPage.resetPassword(token));
   try {
     await mailer.send(passwordResetEmail(user, link, RESET_TOKEN_VALID_MINUTES));
   } catch (cause) {

@@ -2,6 +2,7 @@ import type { Queryable } from "../db/types.ts";
 import type { InventoryEventData } from "../inventory/events.ts";
 import type { Order } from "../order/index.ts";
 import type { Email } from "./mailer.ts";
+import { webLink, webPage } from "./web-pages.ts";
 
 /**
  * The emails the system sends, composed from facts read in the consumer's transaction. Pure
@@ -20,6 +21,8 @@ const money = (cents: number, currency: string) => `${(cents / 100).toFixed(2)} 
 /** A text body and an HTML body from the same paragraphs and tables, so the two never disagree. */
 type Block =
   | { p: string }
+  /** A sentence and the page it points to: the URL in the text, a link in the HTML. */
+  | { link: { before: string; href: string; text: string } }
   | { table: [string, string][] }
   | { lines: Order["lines"]; currency: string };
 
@@ -30,6 +33,12 @@ function render(blocks: Block[]): { text: string; html: string } {
     if ("p" in b) {
       text.push(b.p);
       html.push(`<p>${escapeHtml(b.p)}</p>`);
+    } else if ("link" in b) {
+      const { before, href, text: label } = b.link;
+      text.push(`${before} ${href}`);
+      html.push(
+        `<p>${escapeHtml(before)} <a href="${escapeHtml(href)}">${escapeHtml(label)}</a></p>`,
+      );
     } else if ("table" in b) {
       const width = Math.max(...b.table.map(([k]) => k.length));
       text.push(b.table.map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${v}`).join("\n"));
@@ -152,11 +161,18 @@ function stockFacts(
   ];
 }
 
+const stockDashboardLink = (webUrl: string, sku: string) => ({
+  before: "Restock it from the stock dashboard:",
+  href: webLink(webUrl, webPage.stockItem(sku)),
+  text: `${sku} in the stock dashboard`,
+});
+
 export function lowStockEmail(
   to: readonly string[],
   event: InventoryEventData,
   facts: SalesFacts,
   coverDays: number,
+  webUrl: string,
 ): Email {
   const advice = reorderAdvice(event.available, event.minQuantity, facts, coverDays);
   return {
@@ -168,6 +184,7 @@ export function lowStockEmail(
       {
         p: `The suggestion covers ${coverDays} days at the current rate on top of the minimum. You will not hear about this product again until it is restocked to its minimum or above, unless it sells out.`,
       },
+      { link: stockDashboardLink(webUrl, facts.sku) },
     ]),
   };
 }
@@ -177,6 +194,7 @@ export function outOfStockEmail(
   event: InventoryEventData,
   facts: SalesFacts,
   coverDays: number,
+  webUrl: string,
 ): Email {
   const advice = reorderAdvice(0, event.minQuantity, facts, coverDays);
   return {
@@ -185,7 +203,7 @@ export function outOfStockEmail(
     ...render([
       { p: `${facts.name} (${facts.sku}) is sold out. Customers can no longer buy it.` },
       { table: stockFacts(event, facts, advice) },
-      { p: "Restock it with POST /inventory/{sku}/adjustments (reason: restock)." },
+      { link: stockDashboardLink(webUrl, facts.sku) },
     ]),
   };
 }
@@ -255,9 +273,9 @@ export function heldOrderEmail(
   held: Order,
   original: Order,
   customer: Customer,
-  apiUrl: string | undefined,
+  urls: { api: string | undefined; web: string },
 ): Email {
-  const base = apiUrl?.replace(/\/$/, "") ?? "";
+  const base = urls.api?.replace(/\/$/, "") ?? "";
   return {
     to,
     subject: `Suspected duplicate order on hold: ${shortId(held.id)} from ${customer.email}`,
@@ -272,7 +290,14 @@ export function heldOrderEmail(
       { table: orderTable(original) },
       { lines: original.lines, currency: original.currency },
       {
-        p: `If the customer meant to order twice, release it: POST ${base}/orders/${held.id}/release. If it is a duplicate, cancel it, which puts the stock back: POST ${base}/orders/${held.id}/cancel. Both need an ops or admin token.`,
+        link: {
+          before: "Release or cancel it on the ops desk, beside the order it repeats:",
+          href: webLink(urls.web, webPage.opsOrder(held.id)),
+          text: `order ${shortId(held.id)} on the ops desk`,
+        },
+      },
+      {
+        p: `Or through the API: if the customer meant to order twice, release it: POST ${base}/orders/${held.id}/release. If it is a duplicate, cancel it, which puts the stock back: POST ${base}/orders/${held.id}/cancel. Both need an ops or admin token.`,
       },
     ]),
   };
@@ -345,7 +370,7 @@ export function latePaymentRefundEmail(order: Order, customer: Customer): Email 
   };
 }
 
-export function orderShippedEmail(order: Order, customer: Customer): Email {
+export function orderShippedEmail(order: Order, customer: Customer, webUrl: string): Email {
   const shipment = order.shipment;
   const tracking = shipment?.trackingUrl ?? `tracking number ${shipment?.trackingNumber ?? ""}`;
   return {
@@ -365,6 +390,13 @@ export function orderShippedEmail(order: Order, customer: Customer): Email {
             : []),
           ["Ship to", address(order.shippingAddress)],
         ],
+      },
+      {
+        link: {
+          before: "Your order, as it moves:",
+          href: webLink(webUrl, webPage.order(order.id)),
+          text: `order ${shortId(order.id)}`,
+        },
       },
     ]),
   };

@@ -117,7 +117,7 @@ export function config(): Config {
     maxBodyBytes: integer("MAX_BODY_BYTES", 64 * 1024),
     duplicateWindowMinutes: integer("DUPLICATE_WINDOW_MINUTES", 30, 0),
     relayMinAgeSeconds: integer("OUTBOX_RELAY_MIN_AGE_SECONDS", 5, 0),
-    webUrl: process.env.WEB_URL || "http://127.0.0.1:3001",
+    webUrl: webUrl(),
     attemptLimits: {
       loginFailuresPerEmail: integer(
         "LOGIN_FAILURES_PER_EMAIL",
@@ -176,6 +176,8 @@ export interface EmailConfig {
   sesEndpoint: string | undefined;
   /** Where the API is reached, so that emails can show the calls that resolve a held order. */
   apiUrl: string | undefined;
+  /** The web UI, whose pages the emails link to (WEB_URL). */
+  webUrl: string;
   /** A low-stock email suggests reordering enough for this many days at the current sales rate. */
   reorderCoverDays: number;
 }
@@ -190,9 +192,13 @@ export function emailConfig(): EmailConfig {
     orderOps: addresses("ORDER_OPS_EMAILS", secret("OrderOpsEmails")),
     sesEndpoint: process.env.SES_ENDPOINT || undefined,
     apiUrl: process.env.API_URL || undefined,
+    webUrl: webUrl(),
     reorderCoverDays: reorderCoverDays(),
   };
 }
+
+/** The web UI whose pages emails link to (reset, stock dashboard, ops desk, order page). */
+export const webUrl = () => process.env.WEB_URL || "http://127.0.0.1:3001";
 
 /** The days of sales a suggested reorder covers: in the stock emails and the inventory report. */
 export const reorderCoverDays = () => integer("REORDER_COVER_DAYS", 14);

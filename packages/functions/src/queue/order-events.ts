@@ -45,7 +45,10 @@ export const handler = consumer(async (event) => {
         }
         const c = emailConfig();
         await emailSender().send(
-          Notification.heldOrderEmail(c.orderOps, held, original, customer, c.apiUrl),
+          Notification.heldOrderEmail(c.orderOps, held, original, customer, {
+            api: c.apiUrl,
+            web: c.webUrl,
+          }),
         );
       });
       return;
@@ -63,7 +66,7 @@ export const handler = consumer(async (event) => {
           event.type === "order.cancelled"
             ? Notification.orderCancelledEmail(order, customer, reason)
             : event.type === "order.shipped"
-              ? Notification.orderShippedEmail(order, customer)
+              ? Notification.orderShippedEmail(order, customer, emailConfig().webUrl)
               : Notification.latePaymentRefundEmail(order, customer);
         await emailSender().send(email);
       });

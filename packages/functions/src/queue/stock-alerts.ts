@@ -22,6 +22,6 @@ export const handler = consumer(async (event) => {
     const c = emailConfig();
     const compose =
       event.type === "inventory.low" ? Notification.lowStockEmail : Notification.outOfStockEmail;
-    await emailSender().send(compose(c.stockManagers, data, facts, c.reorderCoverDays));
+    await emailSender().send(compose(c.stockManagers, data, facts, c.reorderCoverDays, c.webUrl));
   });
 });
