@@ -13,12 +13,14 @@ import { createLocalEventSystem } from "./events/system.ts";
 import { startEmbeddedPostgres } from "./postgres.ts";
 import { startHttpServer } from "./server.ts";
 import { startSesEmulator } from "./ses.ts";
+import { ensureWebBuild, startWebServer } from "./web.ts";
 
 const env = process.env;
 const dataDir = resolve(env.DATA_DIR ?? ".data");
 const port = Number(env.PORT ?? 3000);
 const pgPort = Number(env.PG_PORT ?? 54329);
 const sesPort = Number(env.SES_PORT ?? 8005);
+const webPort = Number(env.WEB_PORT ?? 3001);
 const adminEmail = env.ADMIN_EMAIL ?? "admin@example.com";
 const adminPassword = env.ADMIN_PASSWORD ?? "admin-local-only";
 
@@ -81,7 +83,7 @@ async function main() {
   env.DATABASE_URL = databaseUrl;
   env.JWT_SECRET ||= localJwtSecret();
   // Emails link to the web UI this runtime serves (reset, stock dashboard, ops desk, orders).
-  env.WEB_URL ||= `http://127.0.0.1:${env.WEB_PORT || 3001}`;
+  env.WEB_URL ||= `http://127.0.0.1:${webPort}`;
   env.DB_POOL_MAX ||= "20";
 
   const db = createDb({ url: databaseUrl, max: 2 });
@@ -113,7 +115,13 @@ async function main() {
   env.API_URL ||= `http://localhost:${port}`;
   // The local web UI may call the API from its own origin; an empty value allows none. Checked
   // now, so that a typo fails the start rather than every request.
-  env[cors.originsEnv] ??= cors.localOrigins.join(",");
+  env[cors.originsEnv] ??= [
+    ...new Set([
+      ...cors.localOrigins,
+      `http://127.0.0.1:${webPort}`,
+      `http://localhost:${webPort}`,
+    ]),
+  ].join(",");
   const corsOrigins = parseOrigins(env[cors.originsEnv]);
 
   // The bus, the FIFO queues, their consumers and the relay schedule, in process, from the topology.
@@ -140,10 +148,29 @@ async function main() {
     () => startHttpServer(routes, { port, host: env.HOST ?? "127.0.0.1" }),
     (server) => server.close(),
   );
+  // WEB_PORT=0 runs the API without the web UI (the tests of the API alone use it).
+  const web =
+    webPort === 0
+      ? undefined
+      : await step(
+          async () => {
+            const built = await ensureWebBuild();
+            const server = await startWebServer({
+              port: webPort,
+              host: env.HOST ?? "127.0.0.1",
+              apiUrl: http.url,
+            });
+            return { ...server, built };
+          },
+          (server) => server.close(),
+        );
   running = true;
   console.log(
     [
       `flashstock is running at ${http.url}`,
+      ...(web
+        ? [`  web UI: ${web.url} (storefront${web.built ? "; built just now" : ""})`]
+        : ["  web UI: off (WEB_PORT=0)"]),
       `  database: ${postgres ? `embedded Postgres on port ${pgPort}, data in ${dataDir}` : "DATABASE_URL"}`,
       `  migrations applied now: ${applied.length ? applied.join(", ") : "none (up to date)"}`,
       `  admin: ${adminEmail} / ${env.ADMIN_PASSWORD ? "(ADMIN_PASSWORD)" : adminPassword}`,

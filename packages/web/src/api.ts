@@ -1,0 +1,44 @@
+/**
+ * The API, reached only through the typed client. Its URL is read from /config.json when the app
+ * starts, so one build serves every stage.
+ */
+import { createFlashstockClient, type FlashstockClient } from "@flashstock/client/index";
+import { session } from "./session.ts";
+
+export interface WebConfig {
+  apiUrl: string;
+}
+
+let client: FlashstockClient | undefined;
+
+export async function startApi(): Promise<void> {
+  const config = (await (await fetch("/config.json")).json()) as WebConfig;
+  client = createFlashstockClient({ baseUrl: config.apiUrl, token: () => session.token });
+}
+
+export function api(): FlashstockClient {
+  if (!client) throw new Error("The API is not configured yet");
+  return client;
+}
+
+interface ShortLine {
+  sku: string;
+  requested: number;
+  available: number;
+}
+
+/** The message to show for an API error answer, in a shopper's words where the code is theirs. */
+export function problem(error: unknown, names: Record<string, string> = {}): string {
+  const e = (error as { error?: { code?: string; message?: string; details?: unknown } })?.error;
+  if (e?.code === "INSUFFICIENT_STOCK") {
+    const details = e.details as { lines?: ShortLine[] } & Partial<ShortLine>;
+    const lines = details.lines ?? (details.sku ? [details as ShortLine] : []);
+    return lines
+      .map((l) => {
+        const name = names[l.sku] ?? l.sku;
+        return l.available === 0 ? `Sold out: ${name}` : `Only ${l.available} of ${name} left`;
+      })
+      .join(". ");
+  }
+  return e?.message ?? "Something went wrong; try again";
+}
