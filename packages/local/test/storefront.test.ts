@@ -3,9 +3,20 @@
  * served as `npm start` serves it and calling the local runtime's API across origins, as it does
  * in the cloud: what a shopper sees at each step, and what the database then holds.
  */
+
+import { randomUUID } from "node:crypto";
+import { confirmOrder } from "@flashstock/core/order/index";
 import { useBrowser } from "@flashstock/testing/browser";
 import { useDatabase } from "@flashstock/testing/database";
-import { createTestProduct } from "@flashstock/testing/fixtures";
+import {
+  address,
+  cartWith,
+  checkout,
+  createTestProduct,
+  createUser,
+  PASSWORD,
+  type TestUser,
+} from "@flashstock/testing/fixtures";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cors, routes } from "../../../infra/topology.ts";
@@ -37,6 +48,24 @@ async function register(page: Page, name: string, email: string): Promise<void> 
   await page.getByLabel("Password").fill("violet harbor lantern");
   await page.getByRole("button", { name: "Create account" }).click();
   await page.getByRole("navigation").getByText(name).waitFor();
+}
+
+async function signInAs(page: Page, user: TestUser): Promise<void> {
+  await page.goto(`${web.url}/account`);
+  await page.getByLabel("Email").fill(user.email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation").getByText(user.name).waitFor();
+}
+
+/** An order of the customer, placed through the API; `sameAs` repeats another's address. */
+async function orderOf(customer: TestUser, sku: string, line1 = `${randomUUID()} Ops Lane`) {
+  const r = await checkout(customer, await cartWith(customer, { [sku]: 1 }), randomUUID(), {
+    ...address,
+    line1,
+  });
+  expect(r.status).toBe(201);
+  return r.body as { id: string; status: string };
 }
 
 async function fillAddress(page: Page): Promise<void> {
@@ -112,6 +141,90 @@ describe("the storefront", () => {
     const { rows } = await t.db.query("SELECT available FROM stock WHERE sku = $1", [product.sku]);
     expect(rows).toEqual([{ available: 0 }]);
     await Promise.all(pages.map((p) => p.close()));
+  });
+
+  it("lets ops release a held duplicate beside the order it repeats, and ship an order whose page then shows the customer its tracking link", async () => {
+    // Prepare: a confirmed order, and a repeat of another order held as a duplicate
+    const product = await createTestProduct(t.db, { name: "Ops Kettle", available: 10 });
+    const customer = await createUser(t.db, "customer", "Cleo Customer");
+    const ops = await createUser(t.db, "ops", "Otto Ops");
+    const toShip = await orderOf(customer, product.sku);
+    await confirmOrder(t.db, toShip.id);
+    const first = await orderOf(customer, product.sku, "7 Twice Street");
+    const held = await orderOf(customer, product.sku, "7 Twice Street");
+    expect(held.status).toBe("on_hold");
+    const page = await browser.browser.newPage();
+
+    // Act: ops, on the desk
+    await signInAs(page, ops);
+    await page.getByRole("navigation").getByRole("link", { name: "Ops desk" }).click();
+    await page
+      .getByRole("region", { name: "Held duplicates" })
+      .getByRole("link", { name: `Order ${held.id.slice(0, 8)}` })
+      .click();
+    const repeats = await page.getByRole("article", { name: "The order it repeats" }).textContent();
+    await page.getByRole("button", { name: "Release" }).click();
+    const released = await page.getByRole("status").textContent();
+    await page.goto(`${web.url}/ops/orders/${toShip.id}`);
+    await page.getByLabel("Carrier").fill("DHL");
+    await page.getByLabel("Tracking number").fill("00340434161094042557");
+    await page.getByLabel("Tracking link").fill("https://www.dhl.com/track?n=00340434161094042557");
+    await page.getByRole("button", { name: "Ship" }).click();
+    const shipped = await page.getByRole("status").textContent();
+    // Act: the customer, on the order page the shipping email links to
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signInAs(page, customer);
+    await page.goto(`${web.url}/orders/${toShip.id}`);
+    const tracking = await page
+      .getByRole("link", { name: "Track the parcel" })
+      .getAttribute("href");
+
+    // Assess
+    expect(repeats).toContain(`Repeats order ${first.id.slice(0, 8)}`);
+    expect(released).toBe(`Order ${held.id.slice(0, 8)} is now placed.`);
+    expect(shipped).toBe(`Order ${toShip.id.slice(0, 8)} is now shipped.`);
+    expect(tracking).toBe("https://www.dhl.com/track?n=00340434161094042557");
+    const { rows } = await t.db.query(
+      "SELECT id, status FROM orders WHERE id = ANY($1) ORDER BY id",
+      [[held.id, toShip.id]],
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.status]))).toEqual({
+      [held.id]: "placed",
+      [toShip.id]: "shipped",
+    });
+    await page.close();
+  });
+
+  it("lets the stock manager find a low SKU on the dashboard and restock it there; the ledger shows who did it and why", async () => {
+    // Prepare
+    const product = await createTestProduct(t.db, {
+      name: "Dash Kettle",
+      available: 2,
+      minQuantity: 5,
+    });
+    const manager = await createUser(t.db, "stock_manager", "Sam Stock");
+    const page = await browser.browser.newPage();
+
+    // Act
+    await signInAs(page, manager);
+    await page.getByRole("navigation").getByRole("link", { name: "Stock", exact: true }).click();
+    await page
+      .getByRole("table", { name: "Inventory" })
+      .getByRole("link", { name: product.sku })
+      .click();
+    await page.getByLabel("Units (negative to remove)").fill("10");
+    await page.getByLabel("Note").fill("Supplier B, pallet 7");
+    await page.getByRole("button", { name: "Save" }).click();
+    const saved = await page.getByRole("status").textContent();
+    const newest = await page.getByRole("table", { name: "Movements" }).locator("tbody tr").first();
+    const cells = await newest.locator("td").allTextContents();
+
+    // Assess
+    expect(saved).toBe(`${product.sku}: 12 available now.`);
+    expect(cells.slice(1)).toEqual(["+10", "restock", manager.email, "Supplier B, pallet 7", "12"]);
+    const { rows } = await t.db.query("SELECT available FROM stock WHERE sku = $1", [product.sku]);
+    expect(rows).toEqual([{ available: 12 }]);
+    await page.close();
   });
 
   it("keeps a shopper signed in across a reload, with the refresh token", async () => {
