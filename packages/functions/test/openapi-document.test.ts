@@ -83,6 +83,7 @@ describe("the conformance check", () => {
     available: 3,
     maxPerCustomer: null,
     availableFrom: null,
+    rating: { average: null, count: 0 },
   };
   const json = { "content-type": "application/json" };
 

@@ -5,6 +5,7 @@
  */
 
 import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
 import { confirmOrder } from "@flashstock/core/order/index";
 import { useBrowser } from "@flashstock/testing/browser";
 import { useDatabase } from "@flashstock/testing/database";
@@ -24,6 +25,7 @@ import { type LocalServer, startHttpServer } from "../src/server.ts";
 import { ensureWebBuild, startWebServer } from "../src/web.ts";
 
 const t = useDatabase();
+const axeScript = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const browser = useBrowser();
 let api: LocalServer;
 let web: { url: string; close: () => Promise<void> };
@@ -224,6 +226,53 @@ describe("the storefront", () => {
     expect(cells.slice(1)).toEqual(["+10", "restock", manager.email, "Supplier B, pallet 7", "12"]);
     const { rows } = await t.db.query("SELECT available FROM stock WHERE sku = $1", [product.sku]);
     expect(rows).toEqual([{ available: 12 }]);
+    await page.close();
+  });
+
+  it("has no serious or critical accessibility violations (axe-core) on the main pages", async () => {
+    // Prepare: a product, an order, and staff to see every page
+    const product = await createTestProduct(t.db, {
+      name: "Axe Lamp",
+      available: 3,
+      minQuantity: 5,
+    });
+    const admin = await createUser(t.db, "admin", "Ada Admin");
+    const customer = await createUser(t.db);
+    const order = await orderOf(customer, product.sku);
+    const page = await browser.browser.newPage();
+    await signInAs(page, admin);
+    const pages = [
+      ["catalog", "/", "Axe Lamp"],
+      ["product", `/products/${product.sku}`, "Axe Lamp"],
+      ["cart", "/cart", "Cart"],
+      ["stock dashboard", "/stock", "Below minimum"],
+      ["stock item", `/stock/${product.sku}`, "Ledger"],
+      ["ops desk", "/ops", "Held duplicates"],
+      ["ops order", `/ops/orders/${order.id}`, "Status:"],
+      ["order", `/orders/${order.id}`, "Status:"],
+    ];
+
+    // Act
+    const found: Record<string, string[]> = {};
+    for (const [name, path, ready] of pages as [string, string, string][]) {
+      await page.goto(`${web.url}${path}`);
+      await page.getByText(ready, { exact: false }).first().waitFor();
+      await page.addScriptTag({ path: axeScript });
+      const result = await page.evaluate(async () => {
+        type AxeResults = { violations: { id: string; impact: string }[]; passes: unknown[] };
+        const { axe } = globalThis as unknown as { axe: { run: () => Promise<AxeResults> } };
+        const r = await axe.run();
+        return { violations: r.violations, passes: r.passes.length };
+      });
+      // axe ran its rules on the page (a page it could not read would pass nothing)
+      expect(result.passes, name).toBeGreaterThan(10);
+      found[name] = result.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => v.id);
+    }
+
+    // Assess
+    expect(found).toEqual(Object.fromEntries(pages.map(([name]) => [name, []])));
     await page.close();
   });
 

@@ -23,7 +23,13 @@ export async function startLocalRuntime(
   const child = spawn(
     process.execPath,
     [...(options.nodeArgs ?? []), "--import", "tsx", "packages/local/src/main.ts"],
-    { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+    // The API alone unless a test asks for the web UI (WEB_PORT): runtimes started side by side
+    // would all take its default port.
+    {
+      cwd: repoRoot,
+      env: { ...process.env, WEB_PORT: "0", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   let output = "";
   child.stderr?.on("data", (d) => {
