@@ -229,6 +229,43 @@ describe("the storefront", () => {
     await page.close();
   });
 
+  it.each([
+    ["ops", "Rhea Reports", ["date", "orders", "units", "revenue"]],
+    ["stock_manager", "Stan Reports", ["date", "orders", "units"]],
+  ] as const)(
+    "shows %s the sales per day with a chart, each table downloadable as CSV",
+    async (role, name, columns) => {
+      // Prepare: an order today
+      const product = await createTestProduct(t.db, { name: "Report Mug", priceCents: 1250 });
+      await orderOf(await createUser(t.db), product.sku);
+      const viewer = await createUser(t.db, role, name);
+      const page = await browser.browser.newPage();
+
+      // Act
+      await signInAs(page, viewer);
+      await page.getByRole("navigation").getByRole("link", { name: "Reports" }).click();
+      const days = page.getByRole("table", { name: "Days" });
+      await days.locator("tbody tr").last().waitFor();
+      const header = await days.locator("thead th").allTextContents();
+      const today = await days.locator("tbody tr").last().locator("td").allTextContents();
+      const chart = page.getByRole("img", { name: "Units sold per day" });
+      const csv = await page
+        .getByRole("region", { name: "Sales per day" })
+        .getByRole("link", { name: "Download CSV" })
+        .getAttribute("href");
+
+      // Assess
+      expect(header).toEqual(columns);
+      expect(today[0]).toBe(new Date().toISOString().slice(0, 10));
+      expect(Number(today[1])).toBeGreaterThanOrEqual(1);
+      expect(await chart.count()).toBe(1);
+      const text = decodeURIComponent((csv ?? "").replace(/^data:text\/csv;charset=utf-8,/, ""));
+      expect(text.split("\r\n")[0]).toBe(columns.join(","));
+      expect(text.split("\r\n")).toHaveLength(31);
+      await page.close();
+    },
+  );
+
   it("has no serious or critical accessibility violations (axe-core) on the main pages", async () => {
     // Prepare: a product, an order, and staff to see every page
     const product = await createTestProduct(t.db, {
@@ -249,6 +286,7 @@ describe("the storefront", () => {
       ["stock item", `/stock/${product.sku}`, "Ledger"],
       ["ops desk", "/ops", "Held duplicates"],
       ["ops order", `/ops/orders/${order.id}`, "Status:"],
+      ["reports", "/reports", "Top products"],
       ["order", `/orders/${order.id}`, "Status:"],
     ];
 

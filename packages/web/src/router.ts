@@ -2,12 +2,8 @@ import { createRouter, createWebHistory } from "vue-router";
 import Account from "./pages/Account.vue";
 import Cart from "./pages/Cart.vue";
 import Catalog from "./pages/Catalog.vue";
-import OpsDesk from "./pages/OpsDesk.vue";
-import OpsOrder from "./pages/OpsOrder.vue";
 import OrderPage from "./pages/OrderPage.vue";
 import Product from "./pages/Product.vue";
-import StockDashboard from "./pages/StockDashboard.vue";
-import StockItem from "./pages/StockItem.vue";
 import { type SessionUser, session } from "./session.ts";
 
 type Role = SessionUser["role"];
@@ -16,9 +12,11 @@ type Role = SessionUser["role"];
 export const pageRoles = {
   stock: ["stock_manager", "admin"],
   ops: ["ops", "admin"],
+  reports: ["stock_manager", "ops", "admin"],
 } as const satisfies Record<string, readonly Role[]>;
 
-// The paths emails link to are notification/web-pages.ts's: /stock/:sku, /ops/orders/:id,
+// Staff pages load on first use: a shopper's storefront never downloads the dashboards or
+// Chart.js. The paths emails link to are notification/web-pages.ts's: /stock/:sku, /ops/orders/:id,
 // /orders/:id and /reset-password.
 export const router = createRouter({
   history: createWebHistory(),
@@ -28,10 +26,33 @@ export const router = createRouter({
     { path: "/cart", component: Cart },
     { path: "/orders/:id", component: OrderPage, props: true },
     { path: "/account", component: Account },
-    { path: "/stock", component: StockDashboard, meta: { roles: pageRoles.stock } },
-    { path: "/stock/:sku", component: StockItem, props: true, meta: { roles: pageRoles.stock } },
-    { path: "/ops", component: OpsDesk, meta: { roles: pageRoles.ops } },
-    { path: "/ops/orders/:id", component: OpsOrder, props: true, meta: { roles: pageRoles.ops } },
+    {
+      path: "/stock",
+      component: () => import("./pages/StockDashboard.vue"),
+      meta: { roles: pageRoles.stock },
+    },
+    {
+      path: "/stock/:sku",
+      component: () => import("./pages/StockItem.vue"),
+      props: true,
+      meta: { roles: pageRoles.stock },
+    },
+    {
+      path: "/reports",
+      component: () => import("./pages/Reports.vue"),
+      meta: { roles: pageRoles.reports },
+    },
+    {
+      path: "/ops",
+      component: () => import("./pages/OpsDesk.vue"),
+      meta: { roles: pageRoles.ops },
+    },
+    {
+      path: "/ops/orders/:id",
+      component: () => import("./pages/OpsOrder.vue"),
+      props: true,
+      meta: { roles: pageRoles.ops },
+    },
   ],
 });
 
