@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { confirmOrder } from "@flashstock/core/order/index";
 import { useBrowser } from "@flashstock/testing/browser";
 import { useDatabase } from "@flashstock/testing/database";
+import { useEventSystem } from "@flashstock/testing/events";
 import {
   address,
   cartWith,
@@ -27,6 +28,7 @@ import { ensureWebBuild, startWebServer } from "../src/web.ts";
 const t = useDatabase();
 const axeScript = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const browser = useBrowser();
+const events = useEventSystem();
 let api: LocalServer;
 let web: { url: string; close: () => Promise<void> };
 
@@ -218,7 +220,8 @@ describe("the storefront", () => {
     await page.getByLabel("Note").fill("Supplier B, pallet 7");
     await page.getByRole("button", { name: "Save" }).click();
     const saved = await page.getByRole("status").textContent();
-    const newest = await page.getByRole("table", { name: "Movements" }).locator("tbody tr").first();
+    const newest = page.getByRole("table", { name: "Movements" }).locator("tbody tr").first();
+    await newest.getByText("+10").waitFor();
     const cells = await newest.locator("td").allTextContents();
 
     // Assess
@@ -311,6 +314,44 @@ describe("the storefront", () => {
 
     // Assess
     expect(found).toEqual(Object.fromEntries(pages.map(([name]) => [name, []])));
+    await page.close();
+  });
+
+  it("lets a customer who forgot the password ask for a link, open it from the email, and sign in with a new one", async () => {
+    // Prepare
+    const customer = await createUser(t.db, "customer", "Fay Forgetful");
+    const page = await browser.browser.newPage();
+
+    // Act: ask for the link
+    await page.goto(`${web.url}/account`);
+    await page.getByRole("link", { name: "Forgot your password?" }).click();
+    await page.getByLabel("Email").fill(customer.email);
+    await page.getByRole("button", { name: "Email me a link" }).click();
+    const sent = await page.getByRole("status").textContent();
+    const mail = (await events.inbox(customer.email)).find(
+      (m) => m.subject === "Reset your password",
+    );
+    const link = /http:\/\/\S+\/reset-password\?token=[\w-]+/.exec(mail?.body.text ?? "")?.[0];
+    // Act: open it (on this UI's origin), try a weak password, then a strong one
+    const token = new URL(link ?? "http://x/").searchParams.get("token");
+    await page.goto(`${web.url}/reset-password?token=${token}`);
+    await page.getByLabel("New password").fill("password1");
+    await page.getByRole("button", { name: "Set password and sign in" }).click();
+    const refused = await page.getByRole("alert").textContent();
+    await page.getByLabel("New password").fill("quiet meadow anchor");
+    await page.getByRole("button", { name: "Set password and sign in" }).click();
+    await page.getByRole("navigation").getByText("Fay Forgetful").waitFor();
+
+    // Assess
+    expect(sent).toBe("If an account has this email, a link to reset its password is on its way");
+    expect(link).toMatch(/\/reset-password\?token=/);
+    expect(refused).toContain("too easy to guess");
+    const login = await fetch(`${api.url}/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: customer.email, password: "quiet meadow anchor" }),
+    });
+    expect(login.status).toBe(200);
     await page.close();
   });
 

@@ -26,6 +26,7 @@ export const router = createRouter({
     { path: "/cart", component: Cart },
     { path: "/orders/:id", component: OrderPage, props: true },
     { path: "/account", component: Account },
+    { path: "/reset-password", component: () => import("./pages/ResetPassword.vue") },
     {
       path: "/stock",
       component: () => import("./pages/StockDashboard.vue"),
