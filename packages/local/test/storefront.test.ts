@@ -325,6 +325,8 @@ describe("the storefront", () => {
     // Act: ask for the link
     await page.goto(`${web.url}/account`);
     await page.getByRole("link", { name: "Forgot your password?" }).click();
+    // The reset page loads on first use, and the sign-in page has an Email field too: wait for it.
+    await page.getByRole("heading", { name: "Reset your password" }).waitFor();
     await page.getByLabel("Email").fill(customer.email);
     await page.getByRole("button", { name: "Email me a link" }).click();
     const sent = await page.getByRole("status").textContent();
