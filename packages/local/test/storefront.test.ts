@@ -4,96 +4,38 @@
  * in the cloud: what a shopper sees at each step, and what the database then holds.
  */
 
-import { randomUUID } from "node:crypto";
-import { createRequire } from "node:module";
 import { confirmOrder } from "@flashstock/core/order/index";
-import { useBrowser } from "@flashstock/testing/browser";
 import { useDatabase } from "@flashstock/testing/database";
 import { useEventSystem } from "@flashstock/testing/events";
+import { createTestProduct, createUser } from "@flashstock/testing/fixtures";
+import { describe, expect, it } from "vitest";
 import {
-  address,
-  cartWith,
-  checkout,
-  createTestProduct,
-  createUser,
-  PASSWORD,
-  type TestUser,
-} from "@flashstock/testing/fixtures";
-import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cors, routes } from "../../../infra/topology.ts";
-import { type LocalServer, startHttpServer } from "../src/server.ts";
-import { ensureWebBuild, startWebServer } from "../src/web.ts";
+  axeScript,
+  fillAddress,
+  orderOf,
+  register,
+  signInAs,
+  useStorefront,
+} from "./storefront-harness.ts";
 
 const t = useDatabase();
-const axeScript = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
-const browser = useBrowser();
+const shop = useStorefront();
 const events = useEventSystem();
-let api: LocalServer;
-let web: { url: string; close: () => Promise<void> };
-
-beforeAll(async () => {
-  api = await startHttpServer(routes, { port: 0 });
-  await ensureWebBuild();
-  web = await startWebServer({ port: 0, host: "127.0.0.1", apiUrl: api.url });
-  process.env[cors.originsEnv] = web.url;
-}, 120_000);
-afterAll(async () => {
-  delete process.env[cors.originsEnv];
-  await web?.close();
-  await api?.close();
-});
-
-async function register(page: Page, name: string, email: string): Promise<void> {
-  await page.goto(`${web.url}/account`);
-  await page.getByRole("button", { name: "New here? Create an account" }).click();
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("violet harbor lantern");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.getByRole("navigation").getByText(name).waitFor();
-}
-
-async function signInAs(page: Page, user: TestUser): Promise<void> {
-  await page.goto(`${web.url}/account`);
-  await page.getByLabel("Email").fill(user.email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("navigation").getByText(user.name).waitFor();
-}
-
-/** An order of the customer, placed through the API; `sameAs` repeats another's address. */
-async function orderOf(customer: TestUser, sku: string, line1 = `${randomUUID()} Ops Lane`) {
-  const r = await checkout(customer, await cartWith(customer, { [sku]: 1 }), randomUUID(), {
-    ...address,
-    line1,
-  });
-  expect(r.status).toBe(201);
-  return r.body as { id: string; status: string };
-}
-
-async function fillAddress(page: Page): Promise<void> {
-  await page.getByLabel("Name").fill("Ada Lovelace");
-  await page.getByLabel("Street").fill("12 St James's Square");
-  await page.getByLabel("City").fill("London");
-  await page.getByLabel("Postal code").fill("SW1Y 4JH");
-  await page.getByLabel("Country").fill("GB");
-}
 
 describe("the storefront", () => {
   it("lets a newcomer register, buy with cash on delivery and land on the order page", async () => {
     // Prepare
     const product = await createTestProduct(t.db, { name: "Storefront Mug", available: 3 });
     const email = `newcomer-${Date.now()}@example.com`;
-    const page = await browser.browser.newPage();
+    const page = await shop.newPage();
 
     // Act
-    await register(page, "Nina Newcomer", email);
-    await page.goto(`${web.url}/products/${product.sku}`);
+    await register(shop, page, "Nina Newcomer", email);
+    await page.goto(`${shop.web}/products/${product.sku}`);
     await page.getByRole("heading", { name: "Storefront Mug" }).waitFor();
     const stockLine = await page.getByText("Only 3 left").textContent();
     await page.getByRole("button", { name: "Add to cart" }).click();
-    await page.waitForURL(`${web.url}/cart`);
+    await page.waitForURL(`${shop.web}/cart`);
     await page.getByText("Total €10.00").waitFor();
     await fillAddress(page);
     await page.getByRole("button", { name: "Place order" }).click();
@@ -116,12 +58,12 @@ describe("the storefront", () => {
   it("sells the last unit to one of two shoppers ordering it at the same moment; the other reads that it sold out", async () => {
     // Prepare: both have the last unit in their cart and the form filled
     const product = await createTestProduct(t.db, { name: "Last Lamp", available: 1 });
-    const pages = await Promise.all([browser.browser.newPage(), browser.browser.newPage()]);
+    const pages = await Promise.all([shop.newPage(), shop.newPage()]);
     for (const [i, page] of pages.entries()) {
-      await register(page, `Racer ${i}`, `racer-${i}-${Date.now()}@example.com`);
-      await page.goto(`${web.url}/products/${product.sku}`);
+      await register(shop, page, `Racer ${i}`, `racer-${i}-${Date.now()}@example.com`);
+      await page.goto(`${shop.web}/products/${product.sku}`);
       await page.getByRole("button", { name: "Add to cart" }).click();
-      await page.waitForURL(`${web.url}/cart`);
+      await page.waitForURL(`${shop.web}/cart`);
       await fillAddress(page);
     }
 
@@ -157,10 +99,10 @@ describe("the storefront", () => {
     const first = await orderOf(customer, product.sku, "7 Twice Street");
     const held = await orderOf(customer, product.sku, "7 Twice Street");
     expect(held.status).toBe("on_hold");
-    const page = await browser.browser.newPage();
+    const page = await shop.newPage();
 
     // Act: ops, on the desk
-    await signInAs(page, ops);
+    await signInAs(shop, page, ops);
     await page.getByRole("navigation").getByRole("link", { name: "Ops desk" }).click();
     await page
       .getByRole("region", { name: "Held duplicates" })
@@ -169,7 +111,7 @@ describe("the storefront", () => {
     const repeats = await page.getByRole("article", { name: "The order it repeats" }).textContent();
     await page.getByRole("button", { name: "Release" }).click();
     const released = await page.getByRole("status").textContent();
-    await page.goto(`${web.url}/ops/orders/${toShip.id}`);
+    await page.goto(`${shop.web}/ops/orders/${toShip.id}`);
     await page.getByLabel("Carrier").fill("DHL");
     await page.getByLabel("Tracking number").fill("00340434161094042557");
     await page.getByLabel("Tracking link").fill("https://www.dhl.com/track?n=00340434161094042557");
@@ -177,8 +119,8 @@ describe("the storefront", () => {
     const shipped = await page.getByRole("status").textContent();
     // Act: the customer, on the order page the shipping email links to
     await page.getByRole("button", { name: "Sign out" }).click();
-    await signInAs(page, customer);
-    await page.goto(`${web.url}/orders/${toShip.id}`);
+    await signInAs(shop, page, customer);
+    await page.goto(`${shop.web}/orders/${toShip.id}`);
     const tracking = await page
       .getByRole("link", { name: "Track the parcel" })
       .getAttribute("href");
@@ -207,10 +149,10 @@ describe("the storefront", () => {
       minQuantity: 5,
     });
     const manager = await createUser(t.db, "stock_manager", "Sam Stock");
-    const page = await browser.browser.newPage();
+    const page = await shop.newPage();
 
     // Act
-    await signInAs(page, manager);
+    await signInAs(shop, page, manager);
     await page.getByRole("navigation").getByRole("link", { name: "Stock", exact: true }).click();
     await page
       .getByRole("table", { name: "Inventory" })
@@ -242,10 +184,10 @@ describe("the storefront", () => {
       const product = await createTestProduct(t.db, { name: "Report Mug", priceCents: 1250 });
       await orderOf(await createUser(t.db), product.sku);
       const viewer = await createUser(t.db, role, name);
-      const page = await browser.browser.newPage();
+      const page = await shop.newPage();
 
       // Act
-      await signInAs(page, viewer);
+      await signInAs(shop, page, viewer);
       await page.getByRole("navigation").getByRole("link", { name: "Reports" }).click();
       const days = page.getByRole("table", { name: "Days" });
       await days.locator("tbody tr").last().waitFor();
@@ -279,8 +221,8 @@ describe("the storefront", () => {
     const admin = await createUser(t.db, "admin", "Ada Admin");
     const customer = await createUser(t.db);
     const order = await orderOf(customer, product.sku);
-    const page = await browser.browser.newPage();
-    await signInAs(page, admin);
+    const page = await shop.newPage();
+    await signInAs(shop, page, admin);
     const pages = [
       ["catalog", "/", "Axe Lamp"],
       ["product", `/products/${product.sku}`, "Axe Lamp"],
@@ -296,7 +238,7 @@ describe("the storefront", () => {
     // Act
     const found: Record<string, string[]> = {};
     for (const [name, path, ready] of pages as [string, string, string][]) {
-      await page.goto(`${web.url}${path}`);
+      await page.goto(`${shop.web}${path}`);
       await page.getByText(ready, { exact: false }).first().waitFor();
       await page.addScriptTag({ path: axeScript });
       const result = await page.evaluate(async () => {
@@ -320,10 +262,10 @@ describe("the storefront", () => {
   it("lets a customer who forgot the password ask for a link, open it from the email, and sign in with a new one", async () => {
     // Prepare
     const customer = await createUser(t.db, "customer", "Fay Forgetful");
-    const page = await browser.browser.newPage();
+    const page = await shop.newPage();
 
     // Act: ask for the link
-    await page.goto(`${web.url}/account`);
+    await page.goto(`${shop.web}/account`);
     await page.getByRole("link", { name: "Forgot your password?" }).click();
     // The reset page loads on first use, and the sign-in page has an Email field too: wait for it.
     await page.getByRole("heading", { name: "Reset your password" }).waitFor();
@@ -336,7 +278,7 @@ describe("the storefront", () => {
     const link = /http:\/\/\S+\/reset-password\?token=[\w-]+/.exec(mail?.body.text ?? "")?.[0];
     // Act: open it (on this UI's origin), try a weak password, then a strong one
     const token = new URL(link ?? "http://x/").searchParams.get("token");
-    await page.goto(`${web.url}/reset-password?token=${token}`);
+    await page.goto(`${shop.web}/reset-password?token=${token}`);
     await page.getByLabel("New password").fill("password1");
     await page.getByRole("button", { name: "Set password and sign in" }).click();
     const refused = await page.getByRole("alert").textContent();
@@ -348,7 +290,7 @@ describe("the storefront", () => {
     expect(sent).toBe("If an account has this email, a link to reset its password is on its way");
     expect(link).toMatch(/\/reset-password\?token=/);
     expect(refused).toContain("too easy to guess");
-    const login = await fetch(`${api.url}/auth/login`, {
+    const login = await fetch(`${shop.api}/auth/login`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ email: customer.email, password: "quiet meadow anchor" }),
@@ -359,8 +301,8 @@ describe("the storefront", () => {
 
   it("keeps a shopper signed in across a reload, with the refresh token", async () => {
     // Prepare
-    const page = await browser.browser.newPage();
-    await register(page, "Rita Reload", `reload-${Date.now()}@example.com`);
+    const page = await shop.newPage();
+    await register(shop, page, "Rita Reload", `reload-${Date.now()}@example.com`);
 
     // Act
     await page.reload();

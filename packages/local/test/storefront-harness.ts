@@ -1,0 +1,91 @@
+/**
+ * One way for the browser tests to reach the web UI: the API on an ephemeral port, the built UI
+ * served as `npm start` serves it (its own origin, so CORS is exercised), and the steps a person
+ * takes on every page (register, sign in, fill an address).
+ */
+import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import { useBrowser } from "@flashstock/testing/browser";
+import { address, cartWith, checkout, PASSWORD, type TestUser } from "@flashstock/testing/fixtures";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, expect } from "vitest";
+import { cors, routes } from "../../../infra/topology.ts";
+import { type LocalServer, startHttpServer } from "../src/server.ts";
+import { ensureWebBuild, startWebServer } from "../src/web.ts";
+
+export const axeScript = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+export interface Storefront {
+  /** The web UI's origin, e.g. http://127.0.0.1:41234 */
+  web: string;
+  /** The API's origin. */
+  api: string;
+  newPage(): Promise<Page>;
+}
+
+/** Starts the API, the web UI and a browser for the calling test file. */
+export function useStorefront(): Storefront {
+  const browser = useBrowser();
+  let api: LocalServer | undefined;
+  let web: { url: string; close: () => Promise<void> } | undefined;
+  const handle: Storefront = {
+    web: "",
+    api: "",
+    newPage: () => browser.browser.newPage(),
+  };
+  beforeAll(async () => {
+    api = await startHttpServer(routes, { port: 0 });
+    await ensureWebBuild();
+    web = await startWebServer({ port: 0, host: "127.0.0.1", apiUrl: api.url });
+    process.env[cors.originsEnv] = web.url;
+    handle.web = web.url;
+    handle.api = api.url;
+  }, 120_000);
+  afterAll(async () => {
+    delete process.env[cors.originsEnv];
+    await web?.close();
+    await api?.close();
+  });
+  return handle;
+}
+
+export async function register(
+  shop: Storefront,
+  page: Page,
+  name: string,
+  email: string,
+): Promise<void> {
+  await page.goto(`${shop.web}/account`);
+  await page.getByRole("button", { name: "New here? Create an account" }).click();
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("violet harbor lantern");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("navigation").getByText(name).waitFor();
+}
+
+export async function signInAs(shop: Storefront, page: Page, user: TestUser): Promise<void> {
+  await page.goto(`${shop.web}/account`);
+  await page.getByLabel("Email").fill(user.email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation").getByText(user.name).waitFor();
+}
+
+/** An order of the customer, placed through the API; `line1` repeats another's address. */
+export async function orderOf(customer: TestUser, sku: string, line1 = `${randomUUID()} Ops Lane`) {
+  const r = await checkout(customer, await cartWith(customer, { [sku]: 1 }), randomUUID(), {
+    ...address,
+    line1,
+  });
+  expect(r.status).toBe(201);
+  return r.body as { id: string; status: string };
+}
+
+export async function fillAddress(page: Page): Promise<void> {
+  await page.getByLabel("Name").fill("Ada Lovelace");
+  await page.getByLabel("Street").fill("12 St James's Square");
+  await page.getByLabel("City").fill("London");
+  await page.getByLabel("Postal code").fill("SW1Y 4JH");
+  await page.getByLabel("Country").fill("GB");
+}
