@@ -159,6 +159,7 @@ async function main() {
               port: webPort,
               host: env.HOST ?? "127.0.0.1",
               apiUrl: http.url,
+              stripePublishableKey: env.STRIPE_PUBLISHABLE_KEY,
             });
             return { ...server, built };
           },

@@ -66,8 +66,13 @@ export async function startWebServer(options: {
   port: number;
   host: string;
   apiUrl: string;
+  /** Stripe's publishable key (`pk_...`): the storefront offers cards only when it has one. */
+  stripePublishableKey?: string | undefined;
 }): Promise<{ url: string; close: () => Promise<void> }> {
-  const config = JSON.stringify({ apiUrl: options.apiUrl });
+  const config = JSON.stringify({
+    apiUrl: options.apiUrl,
+    ...(options.stripePublishableKey ? { stripePublishableKey: options.stripePublishableKey } : {}),
+  });
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     res.setHeader("x-content-type-options", "nosniff");

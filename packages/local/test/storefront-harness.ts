@@ -23,8 +23,11 @@ export interface Storefront {
   newPage(): Promise<Page>;
 }
 
-/** Starts the API, the web UI and a browser for the calling test file. */
-export function useStorefront(): Storefront {
+/**
+ * Starts the API, the web UI and a browser for the calling test file; with a Stripe publishable
+ * key, the UI's config.json carries it and the storefront offers cards.
+ */
+export function useStorefront(options: { stripePublishableKey?: string } = {}): Storefront {
   const browser = useBrowser();
   let api: LocalServer | undefined;
   let web: { url: string; close: () => Promise<void> } | undefined;
@@ -36,7 +39,12 @@ export function useStorefront(): Storefront {
   beforeAll(async () => {
     api = await startHttpServer(routes, { port: 0 });
     await ensureWebBuild();
-    web = await startWebServer({ port: 0, host: "127.0.0.1", apiUrl: api.url });
+    web = await startWebServer({
+      port: 0,
+      host: "127.0.0.1",
+      apiUrl: api.url,
+      stripePublishableKey: options.stripePublishableKey,
+    });
     process.env[cors.originsEnv] = web.url;
     handle.web = web.url;
     handle.api = api.url;

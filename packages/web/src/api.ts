@@ -7,13 +7,21 @@ import { session } from "./session.ts";
 
 export interface WebConfig {
   apiUrl: string;
+  /** Present when the API takes cards: the storefront then offers them, through Stripe Elements. */
+  stripePublishableKey?: string;
 }
 
 let client: FlashstockClient | undefined;
+let config: WebConfig | undefined;
 
 export async function startApi(): Promise<void> {
-  const config = (await (await fetch("/config.json")).json()) as WebConfig;
+  config = (await (await fetch("/config.json")).json()) as WebConfig;
   client = createFlashstockClient({ baseUrl: config.apiUrl, token: () => session.token });
+}
+
+export function webConfig(): WebConfig {
+  if (!config) throw new Error("The API is not configured yet");
+  return config;
 }
 
 export function api(): FlashstockClient {
@@ -26,6 +34,14 @@ interface ShortLine {
   requested: number;
   available: number;
 }
+
+/** Refusals whose API message is written for developers: what a shopper reads instead. */
+const shopperMessages: Record<string, string> = {
+  NOT_A_VERIFIED_BUYER: "Only customers who received this product can review it",
+  REVIEW_EXISTS: "You have already reviewed this product",
+  PROMOTION_EXHAUSTED: "This coupon is used up: remove it to order without the discount",
+  PROMOTION_ALREADY_USED: "You have already used this coupon as often as it allows",
+};
 
 /** The message to show for an API error answer, in a shopper's words where the code is theirs. */
 export function problem(error: unknown, names: Record<string, string> = {}): string {
@@ -40,5 +56,6 @@ export function problem(error: unknown, names: Record<string, string> = {}): str
       })
       .join(". ");
   }
-  return e?.message ?? "Something went wrong; try again";
+  const known = e?.code ? shopperMessages[e.code] : undefined;
+  return known ?? e?.message ?? "Something went wrong; try again";
 }
