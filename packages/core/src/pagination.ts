@@ -23,3 +23,25 @@ export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
+
+/**
+ * The key of the last item of a newest-first list ordered by (created_at, id). Postgres has no
+ * year 0, so no cursor of ours holds one.
+ */
+export const CreatedAtIdCursor = z.tuple([
+  z.iso.datetime().check(z.refine((at) => !at.startsWith("0000-"), "not a Postgres timestamp")),
+  z.uuid(),
+]);
+
+/** A page of a (created_at, id) list read with `limit + 1` rows: the extra row means there is more. */
+export function createdAtIdPage<T extends { createdAt: string; id: string }>(
+  rows: T[],
+  limit: number,
+): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items,
+    nextCursor: rows.length > limit && last ? encodeCursor([last.createdAt, last.id]) : null,
+  };
+}

@@ -2,7 +2,7 @@ import type { Principal, Role } from "../auth/index.ts";
 import { isoInstant } from "../db/instant.ts";
 import type { Db, Queryable } from "../db/types.ts";
 import { DomainError, forbidden, notFound } from "../error.ts";
-import { decodeCursor, encodeCursor, Limit, Page } from "../pagination.ts";
+import { CreatedAtIdCursor, createdAtIdPage, decodeCursor, Limit, Page } from "../pagination.ts";
 import { SafeName } from "../text.ts";
 import * as z from "../zod.ts";
 
@@ -149,19 +149,13 @@ export const ListOrdersInput = z.object({
 });
 export type ListOrdersInput = z.infer<typeof ListOrdersInput>;
 
-/** The key of the last order served. Postgres has no year 0, so no cursor of ours holds one. */
-const OrderCursor = z.tuple([
-  z.iso.datetime().check(z.refine((at) => !at.startsWith("0000-"), "not a Postgres timestamp")),
-  z.uuid(),
-]);
-
 /** Newest first, keyset on (created_at, id) so pages never skip or repeat under new orders. */
 export async function listOrders(
   db: Queryable,
   principal: Principal,
   input: ListOrdersInput,
 ): Promise<Page<Order>> {
-  const after = input.cursor ? decodeCursor(input.cursor, OrderCursor) : null;
+  const after = input.cursor ? decodeCursor(input.cursor, CreatedAtIdCursor) : null;
   const { rows } = await db.query<OrderRow>(
     `${ordersJson}
       WHERE ($1::uuid IS NULL OR o.customer_id = $1)
@@ -177,12 +171,10 @@ export async function listOrders(
       input.limit + 1,
     ],
   );
-  const items = rows.slice(0, input.limit).map((r) => visibleTo(fromRow(r), principal));
-  const last = items.at(-1);
-  return {
-    items,
-    nextCursor: rows.length > input.limit && last ? encodeCursor([last.createdAt, last.id]) : null,
-  };
+  return createdAtIdPage(
+    rows.map((r) => visibleTo(fromRow(r), principal)),
+    input.limit,
+  );
 }
 
 /** The order, locked for a transition until the transaction ends. */

@@ -8,7 +8,7 @@ import type { Principal } from "../auth/index.ts";
 import type { Queryable } from "../db/index.ts";
 import { isoInstant } from "../db/instant.ts";
 import { DomainError, notFound } from "../error.ts";
-import { decodeCursor, encodeCursor, Limit, Page } from "../pagination.ts";
+import { CreatedAtIdCursor, createdAtIdPage, decodeCursor, Limit, Page } from "../pagination.ts";
 import { SafeName, SafeText } from "../text.ts";
 import * as z from "../zod.ts";
 
@@ -107,12 +107,6 @@ export async function postReview(
   return toReview(rows[0]);
 }
 
-/** The key of the last review served: Postgres has no year 0, so no cursor of ours holds one. */
-const ReviewCursor = z.tuple([
-  z.iso.datetime().check(z.refine((at) => !at.startsWith("0000-"), "not a Postgres timestamp")),
-  z.uuid(),
-]);
-
 /** A product's reviews, newest first, keyset on (created_at, id). */
 export async function listReviews(
   db: Queryable,
@@ -120,7 +114,7 @@ export async function listReviews(
   input: ListReviewsInput,
 ): Promise<Page<Review>> {
   await assertProductExists(db, sku);
-  const after = input.cursor ? decodeCursor(input.cursor, ReviewCursor) : null;
+  const after = input.cursor ? decodeCursor(input.cursor, CreatedAtIdCursor) : null;
   const { rows } = await db.query<ReviewRow>(
     `SELECT ${reviewColumns} FROM reviews r JOIN users u ON u.id = r.customer_id
       WHERE r.sku = $1
@@ -129,10 +123,5 @@ export async function listReviews(
       LIMIT $4`,
     [sku, after?.[0] ?? null, after?.[1] ?? null, input.limit + 1],
   );
-  const items = rows.slice(0, input.limit).map(toReview);
-  const last = items.at(-1);
-  return {
-    items,
-    nextCursor: rows.length > input.limit && last ? encodeCursor([last.createdAt, last.id]) : null,
-  };
+  return createdAtIdPage(rows.map(toReview), input.limit);
 }
