@@ -164,7 +164,7 @@ describe("paying in the storefront", () => {
 
     // Assess
     const confirmed = await page.evaluate(
-      () => (window as { confirmedWith?: unknown }).confirmedWith,
+      () => (globalThis as { confirmedWith?: unknown }).confirmedWith,
     );
     expect(confirmed).toEqual({
       key: "pk_test_flashstock_storefront",
