@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { demoCustomer } from "@flashstock/core/seed";
+import { launchChromium, unpackChromium } from "@flashstock/testing/chromium";
 import { freePort } from "@flashstock/testing/ports";
 import { startLocalRuntime } from "@flashstock/testing/runtime";
-import chromium from "@sparticuz/chromium";
-import { type Page, chromium as playwright } from "playwright-core";
+import type { Page } from "playwright-core";
 
 const outDir = fileURLToPath(new URL("../../../docs/img/", import.meta.url));
 const admin = { email: "admin@example.com", password: "admin-local-only" };
@@ -91,11 +91,7 @@ async function signInPage(page: Page, web: string, who: { email: string; passwor
 
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), "flashstock-screenshots-"));
-  const previousTmp = process.env.TMPDIR;
-  process.env.TMPDIR = work;
-  const executablePath = await chromium.executablePath();
-  if (previousTmp === undefined) delete process.env.TMPDIR;
-  else process.env.TMPDIR = previousTmp;
+  const executablePath = await unpackChromium(join(work, "chromium"));
   const webPort = await freePort();
   const runtime = await startLocalRuntime({
     DATA_DIR: join(work, "data"),
@@ -108,11 +104,7 @@ async function main(): Promise<void> {
     POWERTOOLS_LOG_LEVEL: "ERROR",
   });
   const web = `http://127.0.0.1:${webPort}`;
-  const browser = await playwright.launch({
-    executablePath,
-    headless: true,
-    args: ["--no-sandbox", "--no-zygote", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
+  const browser = await launchChromium(executablePath);
   try {
     const { shippedOrder } = await makeHistory(runtime.url);
     await mkdir(outDir, { recursive: true });

@@ -2,53 +2,15 @@
  * A real browser for the tests: Chromium shipped inside the @sparticuz/chromium npm package (no
  * download, no system package), driven by playwright-core.
  */
-import { mkdir } from "node:fs/promises";
-import chromium from "@sparticuz/chromium";
-import { type Browser, chromium as playwright } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, inject } from "vitest";
-
-/**
- * Unpacks the browser into `dir` and returns its executable. The package unpacks into the
- * temporary directory it reads from TMPDIR: one directory per test run, so that two runs, or an
- * older version left in /tmp, never share a half-written binary. Called once, by the global setup.
- */
-export async function unpackChromium(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const previous = process.env.TMPDIR;
-  process.env.TMPDIR = dir;
-  try {
-    return await chromium.executablePath();
-  } finally {
-    if (previous === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = previous;
-  }
-}
-
-/**
- * Our own flags, not the package's: those are for Lambda and include --disable-web-security, which
- * would turn off the very CORS checks a browser test is for. As root, Chromium needs --no-sandbox;
- * the networking flags keep it from calling Google's services, which this machine cannot reach.
- */
-const flags = [
-  "--no-sandbox",
-  "--no-zygote",
-  "--disable-gpu",
-  "--disable-dev-shm-usage",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+import { launchChromium } from "./chromium.ts";
 
 /** A headless Chromium for the calling test file, launched before its tests and closed after. */
 export function useBrowser(): { browser: Browser } {
   const handle = {} as { browser: Browser };
   beforeAll(async () => {
-    handle.browser = await playwright.launch({
-      executablePath: inject("chromiumPath"),
-      headless: true,
-      args: flags,
-    });
+    handle.browser = await launchChromium(inject("chromiumPath"));
   });
   afterAll(async () => {
     await handle.browser?.close();

@@ -7,7 +7,7 @@ import { startEmbeddedPostgres } from "@flashstock/local/postgres";
 import { startSesEmulator } from "@flashstock/local/ses";
 import { ensureWebBuild } from "@flashstock/local/web";
 import type { TestProject } from "vitest/node";
-import { unpackChromium } from "./browser.ts";
+import { unpackChromium } from "./chromium.ts";
 import { freePort } from "./ports.ts";
 
 const TEMPLATE_DATABASE = "flashstock_template";
