@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { issueToken } from "@flashstock/core/auth/index";
-import { confirmOrder, deliverOrder, shipOrder } from "@flashstock/core/order/index";
+import { confirmOrder, shipOrder } from "@flashstock/core/order/index";
 import { CreatePromotionInput, createPromotion } from "@flashstock/core/promotion/index";
 import { type ApiResponse, call } from "@flashstock/testing/api";
 import { countRows, orderStatus, tablesSnapshot, useDatabase } from "@flashstock/testing/database";
@@ -18,6 +18,7 @@ import {
   createOneOfEachRole,
   createTestProduct,
   createUser,
+  orderOfOne,
   PASSWORD,
   type TestUser,
 } from "@flashstock/testing/fixtures";
@@ -148,13 +149,7 @@ async function shippedOrder(): Promise<string> {
 /** A new product that the matrix's customer has received (a delivered order): theirs to review. */
 async function receivedSku(): Promise<string> {
   const product = await createTestProduct(t.db);
-  const cart = await cartWith(w.users.customer, { [product.sku]: 1 });
-  const shipTo = { ...address, line1: `${randomUUID()} Review Row` };
-  const r = await checkout(w.users.customer, cart, randomUUID(), shipTo);
-  if (r.status !== 201) throw new Error(`checkout: ${r.status} ${r.text}`);
-  if (!(await confirmOrder(t.db, r.body.id))) throw new Error(`order ${r.body.id} not confirmable`);
-  await shipOrder(t.db, r.body.id, w.users.ops.principal, { carrier: "DHL", trackingNumber: "2" });
-  await deliverOrder(t.db, r.body.id, w.users.ops.principal);
+  await orderOfOne(w.users.customer, product.sku, { until: "delivered", db: t.db });
   return product.sku;
 }
 

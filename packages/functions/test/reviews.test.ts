@@ -4,37 +4,21 @@
  */
 
 import { randomUUID } from "node:crypto";
-import { confirmOrder, deliverOrder, shipOrder } from "@flashstock/core/order/index";
 import { call } from "@flashstock/testing/api";
 import { countRows, useDatabase } from "@flashstock/testing/database";
 import {
-  address,
-  cartWith,
-  checkout,
   createTestProduct,
   createUser,
+  orderOfOne,
   type TestUser,
 } from "@flashstock/testing/fixtures";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 const t = useDatabase();
 
-let ops: TestUser;
-beforeAll(async () => {
-  ops = await createUser(t.db, "ops");
-});
-
 /** An order of the SKU by the buyer, taken as far as `until`. */
-async function orderOf(buyer: TestUser, sku: string, until: "placed" | "shipped" | "delivered") {
-  const shipTo = { ...address, line1: `${randomUUID()} Review Road` };
-  const r = await checkout(buyer, await cartWith(buyer, { [sku]: 1 }), randomUUID(), shipTo);
-  expect(r.status).toBe(201);
-  if (until === "placed") return r.body.id as string;
-  await confirmOrder(t.db, r.body.id);
-  await shipOrder(t.db, r.body.id, ops.principal, { carrier: "DHL", trackingNumber: "42" });
-  if (until === "delivered") await deliverOrder(t.db, r.body.id, ops.principal);
-  return r.body.id as string;
-}
+const orderOf = async (buyer: TestUser, sku: string, until: "placed" | "shipped" | "delivered") =>
+  (await orderOfOne(buyer, sku, until === "placed" ? {} : { until, db: t.db })).id;
 
 /** A customer named `name` who has received the product. */
 async function receivedBy(sku: string, name = "Ada Lovelace"): Promise<TestUser> {

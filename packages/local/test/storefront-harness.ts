@@ -3,12 +3,11 @@
  * served as `npm start` serves it (its own origin, so CORS is exercised), and the steps a person
  * takes on every page (register, sign in, fill an address).
  */
-import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { useBrowser } from "@flashstock/testing/browser";
-import { address, cartWith, checkout, PASSWORD, type TestUser } from "@flashstock/testing/fixtures";
+import { orderOfOne, PASSWORD, type TestUser } from "@flashstock/testing/fixtures";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, expect } from "vitest";
+import { afterAll, beforeAll } from "vitest";
 import { cors, routes } from "../../../infra/topology.ts";
 import { type LocalServer, startHttpServer } from "../src/server.ts";
 import { ensureWebBuild, startWebServer } from "../src/web.ts";
@@ -80,15 +79,9 @@ export async function signInAs(shop: Storefront, page: Page, user: TestUser): Pr
   await page.getByRole("navigation").getByText(user.name).waitFor();
 }
 
-/** An order of the customer, placed through the API; `line1` repeats another's address. */
-export async function orderOf(customer: TestUser, sku: string, line1 = `${randomUUID()} Ops Lane`) {
-  const r = await checkout(customer, await cartWith(customer, { [sku]: 1 }), randomUUID(), {
-    ...address,
-    line1,
-  });
-  expect(r.status).toBe(201);
-  return r.body as { id: string; status: string };
-}
+/** A placed order of the customer, through the API; `line1` repeats another's address. */
+export const orderOf = (customer: TestUser, sku: string, line1?: string) =>
+  orderOfOne(customer, sku, line1 ? { line1 } : {});
 
 export async function fillAddress(page: Page): Promise<void> {
   await page.getByLabel("Name").fill("Ada Lovelace");

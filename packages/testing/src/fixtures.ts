@@ -8,6 +8,7 @@ import {
 } from "@flashstock/core/auth/index";
 import { type CreateProductInput, createProduct } from "@flashstock/core/catalog/index";
 import type { Db } from "@flashstock/core/db/index";
+import { confirmOrder, deliverOrder, shipOrder } from "@flashstock/core/order/index";
 import { call } from "./api.ts";
 
 export const PASSWORD = "correct horse battery";
@@ -120,6 +121,34 @@ export async function checkoutUntilVerdict(
     reply = await checkout(user, cartId, key, shippingAddress, payment);
   }
   return reply;
+}
+
+/**
+ * An order of one unit of `sku` by `buyer`, placed through the API (cash on delivery, at an
+ * address of its own unless `line1` repeats another's, so that it is held as a duplicate only on
+ * purpose) and moved by ops as far as `until` (through the core, in `db`). A delivered order is
+ * what makes its buyer a verified buyer of the SKU.
+ */
+export async function orderOfOne(
+  buyer: TestUser,
+  sku: string,
+  options: { line1?: string } & (
+    | { until?: "placed" }
+    | { until: "shipped" | "delivered"; db: Db }
+  ) = {},
+): Promise<{ id: string; status: string }> {
+  const line1 = options.line1 ?? `${randomUUID()} Fixture Lane`;
+  const cart = await cartWith(buyer, { [sku]: 1 });
+  const r = await checkout(buyer, cart, randomUUID(), { ...address, line1 });
+  if (r.status !== 201) throw new Error(`checkout: ${r.status} ${r.text}`);
+  const order = r.body as { id: string; status: string };
+  if (!("db" in options)) return order;
+  const { db, until } = options;
+  if (!(await confirmOrder(db, order.id))) throw new Error(`order ${order.id} is ${order.status}`);
+  const ops = await createUser(db, "ops");
+  await shipOrder(db, order.id, ops.principal, { carrier: "DHL", trackingNumber: "42" });
+  if (until === "delivered") await deliverOrder(db, order.id, ops.principal);
+  return { id: order.id, status: until };
 }
 
 /** One user of each role, for tests of who may do what. */
