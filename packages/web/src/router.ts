@@ -13,6 +13,7 @@ export const pageRoles = {
   stock: ["stock_manager", "admin"],
   ops: ["ops", "admin"],
   reports: ["stock_manager", "ops", "admin"],
+  admin: ["admin"],
 } as const satisfies Record<string, readonly Role[]>;
 
 // Staff pages load on first use: a shopper's storefront never downloads the dashboards or
@@ -53,6 +54,22 @@ export const router = createRouter({
       component: () => import("./pages/OpsOrder.vue"),
       props: true,
       meta: { roles: pageRoles.ops },
+    },
+    {
+      path: "/ops/customers/:id",
+      component: () => import("./pages/OpsCustomer.vue"),
+      props: true,
+      meta: { roles: pageRoles.ops },
+    },
+    {
+      path: "/admin/staff",
+      component: () => import("./pages/AdminStaff.vue"),
+      meta: { roles: pageRoles.admin },
+    },
+    {
+      path: "/admin/promotions",
+      component: () => import("./pages/AdminPromotions.vue"),
+      meta: { roles: pageRoles.admin },
     },
   ],
 });
