@@ -36,7 +36,7 @@ describe("the storefront", () => {
     const stockLine = await page.getByText("Only 3 left").textContent();
     await page.getByRole("button", { name: "Add to cart" }).click();
     await page.waitForURL(`${shop.web}/cart`);
-    await page.getByText("Total €10.00").waitFor();
+    await page.getByText("Total €10.00", { exact: true }).waitFor();
     await fillAddress(page);
     await page.getByRole("button", { name: "Place order" }).click();
     await page.waitForURL(/\/orders\/[0-9a-f-]{36}$/);
@@ -188,7 +188,10 @@ describe("the storefront", () => {
 
       // Act
       await signInAs(shop, page, viewer);
-      await page.getByRole("navigation").getByRole("link", { name: "Reports" }).click();
+      await page
+        .getByRole("navigation")
+        .getByRole("link", { name: "Reports", exact: true })
+        .click();
       const days = page.getByRole("table", { name: "Days" });
       await days.locator("tbody tr").last().waitFor();
       const header = await days.locator("thead th").allTextContents();

@@ -14,6 +14,7 @@ export const pageRoles = {
   ops: ["ops", "admin"],
   reports: ["stock_manager", "ops", "admin"],
   admin: ["admin"],
+  myOrders: ["customer"],
 } as const satisfies Record<string, readonly Role[]>;
 
 // Staff pages load on first use: a shopper's storefront never downloads the dashboards or
@@ -26,6 +27,11 @@ export const router = createRouter({
     { path: "/products/:sku", component: Product, props: true },
     { path: "/cart", component: Cart },
     { path: "/orders/:id", component: OrderPage, props: true },
+    {
+      path: "/orders",
+      component: () => import("./pages/MyOrders.vue"),
+      meta: { roles: pageRoles.myOrders },
+    },
     { path: "/account", component: Account },
     { path: "/reset-password", component: () => import("./pages/ResetPassword.vue") },
     {
