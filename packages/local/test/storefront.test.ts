@@ -302,6 +302,28 @@ describe("the storefront", () => {
     await page.close();
   });
 
+  it("tells a newcomer why a password is too weak, in zxcvbn's words, and creates nothing", async () => {
+    // Prepare
+    const email = `weak-${Date.now()}@example.com`;
+    const page = await shop.newPage();
+    await page.goto(`${shop.web}/account`);
+    await page.getByRole("button", { name: "New here? Create an account" }).click();
+
+    // Act
+    await page.getByLabel("Name").fill("Walter Weak");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("password1");
+    await page.getByRole("button", { name: "Create account" }).click();
+    const refused = await page.getByRole("alert").textContent();
+
+    // Assess
+    expect(refused).toContain("too easy to guess");
+    expect(refused).toContain("This is a commonly used password.");
+    const { rows } = await t.db.query("SELECT 1 FROM users WHERE email = $1", [email]);
+    expect(rows).toEqual([]);
+    await page.close();
+  });
+
   it("keeps a shopper signed in across a reload, with the refresh token", async () => {
     // Prepare
     const page = await shop.newPage();

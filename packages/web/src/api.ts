@@ -56,6 +56,14 @@ export function problem(error: unknown, names: Record<string, string> = {}): str
       })
       .join(". ");
   }
+  if (e?.code === "WEAK_PASSWORD") {
+    // zxcvbn's reasons (its warning, then its suggestions) say what would make it stronger.
+    const why = (e.details ?? {}) as { warning?: string | null; suggestions?: string[] };
+    return [e.message, why.warning, ...(why.suggestions ?? [])]
+      .filter((part): part is string => Boolean(part))
+      .map((part) => (/[.!?]$/.test(part) ? part : `${part}.`))
+      .join(" ");
+  }
   const known = e?.code ? shopperMessages[e.code] : undefined;
   return known ?? e?.message ?? "Something went wrong; try again";
 }
