@@ -6,7 +6,7 @@
 import { createRequire } from "node:module";
 import { useBrowser } from "@flashstock/testing/browser";
 import { orderOfOne, PASSWORD, type TestUser } from "@flashstock/testing/fixtures";
-import type { Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
 import { cors, routes } from "../../../infra/topology.ts";
 import { type LocalServer, startHttpServer } from "../src/server.ts";
@@ -20,6 +20,8 @@ export interface Storefront {
   /** The API's origin. */
   api: string;
   newPage(): Promise<Page>;
+  /** A browser profile of its own: its pages are one shopper's tabs, sharing localStorage. */
+  newContext(): Promise<BrowserContext>;
 }
 
 /**
@@ -34,6 +36,7 @@ export function useStorefront(options: { stripePublishableKey?: string } = {}): 
     web: "",
     api: "",
     newPage: () => browser.browser.newPage(),
+    newContext: () => browser.browser.newContext(),
   };
   beforeAll(async () => {
     api = await startHttpServer(routes, { port: 0 });

@@ -302,6 +302,56 @@ describe("the storefront", () => {
     await page.close();
   });
 
+  it("keeps a shopper signed in when two tabs load at once: their refreshes take turns, so neither is taken for a stolen token", async () => {
+    // Prepare: signed in in one tab
+    const shopper = await shop.newContext();
+    const [first, second] = [await shopper.newPage(), await shopper.newPage()];
+    await register(shop, first, "Tabitha Tabs", `tabs-${Date.now()}@example.com`);
+
+    // Act: both tabs load the shop at the same moment, each renewing its access token; each
+    // refresh is held back a moment on its way out, so that both tabs have read the stored token
+    // before either answer comes back
+    await shopper.route("**/auth/refresh", async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 750));
+      await route.continue();
+    });
+    await Promise.all([first.reload(), second.goto(`${shop.web}/`)]);
+    await Promise.all(
+      [first, second].map((tab) => tab.getByRole("navigation").getByText("Tabitha Tabs").waitFor()),
+    );
+    await first.reload();
+    await first.getByRole("navigation").getByText("Tabitha Tabs").waitFor();
+
+    // Assess: the login lives on, rotated three times
+    const { rows } = await t.db.query(
+      `SELECT l.revoked_reason FROM logins l JOIN users u ON u.id = l.user_id
+        WHERE u.name = 'Tabitha Tabs'`,
+    );
+    expect(rows).toEqual([{ revoked_reason: null }]);
+    await shopper.close();
+  });
+
+  it("renews the access token before it expires, so a shopper who lingers is still signed in", async () => {
+    // Prepare: access tokens that live 3 seconds
+    process.env.ACCESS_TOKEN_TTL_SECONDS = "3";
+    const page = await shop.newPage();
+    try {
+      await register(shop, page, "Lena Linger", `linger-${Date.now()}@example.com`);
+
+      // Act: wait past the first token's life, then use the API without a reload
+      await page.waitForTimeout(4_500);
+      await page.getByRole("navigation").getByRole("link", { name: "My orders" }).click();
+      await page.getByRole("heading", { name: "My orders" }).waitFor();
+      await page.getByText("No orders yet").waitFor();
+
+      // Assess
+      expect(await page.getByRole("alert").count()).toBe(0);
+    } finally {
+      delete process.env.ACCESS_TOKEN_TTL_SECONDS;
+      await page.close();
+    }
+  });
+
   it("tells a newcomer why a password is too weak, in zxcvbn's words, and creates nothing", async () => {
     // Prepare
     const email = `weak-${Date.now()}@example.com`;
