@@ -6,6 +6,7 @@
  * Names are SST component names (PascalCase), which are also the names of the links a function
  * reads through `Resource` (packages/functions/src/lib/config.ts).
  */
+import { posix } from "node:path";
 import {
   cors,
   email,
@@ -26,6 +27,7 @@ import {
   type Trigger,
   throttling,
   unsetSecret,
+  web,
 } from "./topology.ts";
 
 /** A function's arguments, with its links by component name (the glue swaps in the components). */
@@ -38,6 +40,8 @@ export interface SstFunction {
   environment: Record<string, string>;
   /** The environment variable that gets the API's URL (emails show the calls ops can make). */
   apiUrlIn?: string;
+  /** The environment variable that gets the web UI's URL (emails link to its pages). */
+  webUrlIn?: string;
   link: string[];
   /** Reserved concurrency: the auth functions' cap (see `throttling` in the topology). */
   concurrency?: { reserved: number };
@@ -75,6 +79,28 @@ const routeThrottle = (t: Throttle): SstRouteThrottle => ({
   throttlingBurstLimit: t.burstLimit,
 });
 
+/**
+ * `sst.aws.StaticSite` arguments for the web UI. Without `errorPage`, StaticSite answers a 403 or
+ * 404 with `indexPage` and status 200: the single-page fallback.
+ */
+export interface SstStaticSite {
+  path: string;
+  build: { command: string; output: string };
+  indexPage: string;
+  /** Later entries win: every file revalidated, but the hashed ones kept a year. */
+  assets: { fileOptions: { files: string; cacheControl: string }[] };
+  /**
+   * Where SST writes the Vite `import.meta.env` types of `environment`: by default into the UI's
+   * `src/`, where the lint and type-check would find a file nobody wrote. The UI reads no build-time
+   * variable (its API URL comes from config.json at run time), so they go where nothing reads them.
+   */
+  vite: { types: string };
+}
+
+/** The site build's variable that holds the API's URL, for infra/write-web-config.ts. */
+export const webBuildApiUrl = "API_URL";
+const webConfigWriter = "infra/write-web-config.ts";
+
 export interface SstPlan {
   /** `placeholder`: the value an optional secret has until it is set (SST's second argument). */
   secrets: { name: SecretName; placeholder?: string }[];
@@ -105,6 +131,8 @@ export interface SstPlan {
     args: { pattern: { source?: string[]; detailType?: string[] } };
   }[];
   crons: { name: string; schedule: string; function: SstFunction }[];
+  /** The web UI; the glue sets `environment[apiUrlIn]` to the API's URL for its build. */
+  web: { name: string; args: SstStaticSite; apiUrlIn: string };
 }
 
 const busName = pascalCase(eventBus.name);
@@ -125,7 +153,7 @@ export function sstFunction(fn: LambdaFunction): SstFunction {
     timeout: `${fn.timeoutSeconds} seconds`,
     memory: `${fn.memoryMb} MB`,
     environment: environmentFor(fn),
-    ...(fn.needs.includes("email") ? { apiUrlIn: "API_URL" } : {}),
+    ...(fn.needs.includes("email") ? { apiUrlIn: "API_URL", webUrlIn: web.urlEnv } : {}),
     link: linksFor(fn.needs),
     ...(fn.reservedConcurrency !== undefined
       ? { concurrency: { reserved: fn.reservedConcurrency } }
@@ -236,5 +264,29 @@ export function sstPlan(options: {
       schedule: fn.trigger.schedule.rate,
       function: sstFunction(fn),
     })),
+    web: { name: web.name, args: staticSite(), apiUrlIn: webBuildApiUrl },
+  };
+}
+
+/**
+ * The UI built by Vite, then config.json written beside it: SST runs the build command in
+ * `web.path`, with the API's URL in its environment.
+ */
+function staticSite(): SstStaticSite {
+  const writer = posix.relative(web.path, webConfigWriter);
+  return {
+    path: web.path,
+    build: {
+      command: `${web.build.command} && node --import tsx ${writer} ${web.build.output}`,
+      output: web.build.output,
+    },
+    indexPage: web.indexDocument,
+    assets: {
+      fileOptions: [
+        { files: "**", cacheControl: web.cacheControl.entry },
+        { files: `${web.hashedAssets}/**`, cacheControl: web.cacheControl.hashed },
+      ],
+    },
+    vite: { types: "node_modules/.sst/sst-env.d.ts" },
   };
 }

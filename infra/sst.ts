@@ -30,6 +30,7 @@ declare const sst: {
     Queue: Ctor<Queue>;
     ApiGatewayV2: Ctor<Api>;
     CronV2: Ctor<Component>;
+    StaticSite: Ctor<Component>;
   };
 };
 /** Pulumi's `output`, as SST exposes it: a value the engine waits for, with its resources. */
@@ -78,9 +79,21 @@ export function deployStage(env: Record<string, string | undefined> = process.en
     }),
   );
 
-  const fn = ({ link, apiUrlIn, environment, ...args }: SstFunction) => ({
+  // The web UI, whose build writes the API's URL into config.json; made before the functions, whose
+  // emails link to its pages. The API cannot allow the site's origin in its CORS in return: the
+  // site's build waits for the API, which cannot wait for the site. CORS_ALLOWED_ORIGINS names it.
+  const site = new sst.aws.StaticSite(plan.web.name, {
+    ...plan.web.args,
+    environment: { [plan.web.apiUrlIn]: api.url },
+  });
+
+  const fn = ({ link, apiUrlIn, webUrlIn, environment, ...args }: SstFunction) => ({
     ...args,
-    environment: apiUrlIn ? { ...environment, [apiUrlIn]: api.url } : environment,
+    environment: {
+      ...environment,
+      ...(apiUrlIn ? { [apiUrlIn]: api.url } : {}),
+      ...(webUrlIn ? { [webUrlIn]: site.url } : {}),
+    },
     link: link.map((name) => {
       const component = made.get(name);
       if (!component) throw new Error(`The plan links ${name}, which was not created`);
@@ -104,6 +117,7 @@ export function deployStage(env: Record<string, string | undefined> = process.en
 
   return {
     api: api.url,
+    web: site.url,
     bus: bus.name,
     ...Object.fromEntries(queues.map(({ plan: q, queue }) => [`${q.name}Queue`, queue.url])),
   };

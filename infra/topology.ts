@@ -18,7 +18,8 @@ export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
  * - `tokens`: the JwtSecret secret (signs and verifies bearer tokens).
  * - `publish`: PutEvents on the bus and SendMessage on every topology queue (the outbox's fast
  *   path publishes what the invocation committed; the relay publishes the rest).
- * - `email`: SendEmail from the sender identity, and the stock-manager and ops addresses.
+ * - `email`: SendEmail from the sender identity, the stock-manager and ops addresses, and the web
+ *   UI's URL (`web.urlEnv`), whose pages the emails link to.
  * - `payments`: the Stripe secrets (the API key, and the webhook's signing secret). Only the
  *   functions that take, settle or verify card payments load the `stripe` SDK, and it is installed
  *   beside their bundle, not bundled (see `nodeModulesFor`).
@@ -272,7 +273,9 @@ export function routeThrottles(): ({ routeKey: string } & Throttle)[] {
  * declared here once: SST passes it to the API's `cors`, CDK to `corsPreflight`, and the local
  * runtime answers preflight requests itself with the same headers, as API Gateway does before any
  * Lambda runs. Which origins may call is per stage: `CORS_ALLOWED_ORIGINS` (comma-separated) in
- * the deploying shell for SST and in the runtime's environment locally, `-c corsOrigins=` for CDK.
+ * the deploying shell for SST and in the runtime's environment locally, `-c corsOrigins=` for CDK,
+ * whose stack also allows its own web UI (an SST stage's must be named in CORS_ALLOWED_ORIGINS: its
+ * site is built after the API, so the API cannot wait for the site's URL).
  * An origin not on the list gets no `Access-Control-Allow-Origin`, so browsers refuse the answer.
  */
 export const cors = {
@@ -515,6 +518,40 @@ export type SecretName = (typeof secrets)[number]["name"];
  * is `EMAIL_SENDER` in the function's environment locally.
  */
 export const email = { name: "Sender", env: "EMAIL_SENDER" } as const;
+
+/**
+ * The web UI (packages/web) in the cloud: one Vite build for every stage, and beside it
+ * `config.json`, written at deploy time with the stage's API URL, which the UI reads when it starts
+ * (packages/web/src/api.ts). SST serves it as a StaticSite; the CDK stack from a private bucket
+ * behind CloudFront. Both answer a path that is no file with `index.html` (status 200), so that the
+ * UI's router shows `/orders/<id>` or `/stock/<sku>` opened from an email.
+ */
+export const web = {
+  /** The SST component, and the CDK construct. */
+  name: "Web",
+  /** The Vite project, from the repository root. */
+  path: "packages/web",
+  /** Run in `path`; writes the site to `output` (relative to `path`). */
+  build: { command: "npm run build", output: "dist" },
+  indexDocument: "index.html",
+  configFile: "config.json",
+  /** Vite names every file under this directory of the build after its content's hash. */
+  hashedAssets: "assets",
+  cacheControl: {
+    /** A hashed file never changes under its name: kept a year, not even revalidated. */
+    hashed: "public, max-age=31536000, immutable",
+    /**
+     * `index.html` and `config.json` keep their names from deploy to deploy: revalidated on every
+     * load, so a deploy reaches browsers at their next visit (and CloudFront at its invalidation).
+     */
+    entry: "no-cache",
+  },
+  /** The functions' variable that holds the site's URL (see `Need`). */
+  urlEnv: "WEB_URL",
+} as const;
+
+/** What `config.json` holds: the shape `startApi()` in packages/web/src/api.ts reads. */
+export const webConfig = (apiUrl: string) => ({ apiUrl });
 
 /** `order-events` -> `OrderEvents`: the name of a component in SST and of a construct in CDK. */
 export const pascalCase = (name: string) =>

@@ -4,8 +4,12 @@
  * the deploying credentials.
  */
 import { App } from "aws-cdk-lib";
+import { ensureWebBuild } from "../packages/local/src/web.ts";
 import { flashstockStack } from "./context.ts";
 
+// The stack uploads the web UI's build: built here unless it is newer than its sources, so that a
+// deploy never ships an older UI than the checkout (SST's StaticSite builds it likewise).
+await ensureWebBuild();
 const app = new App();
 flashstockStack(app);
 app.synth();

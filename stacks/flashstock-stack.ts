@@ -1,8 +1,10 @@
 /**
  * The whole system as one CDK stack, built from infra/topology.ts: the same routes, queues, bus
- * rules, schedules, secrets and sender that the local runtime and sst.config.ts read. This file
- * only says how each part of the topology maps to CloudFormation; what exists is the topology's.
+ * rules, schedules, secrets, sender and web UI that the local runtime and sst.config.ts read. This
+ * file only says how each part of the topology maps to CloudFormation; what exists is the
+ * topology's.
  */
+import { join } from "node:path";
 import {
   CfnOutput,
   Duration,
@@ -53,16 +55,21 @@ import {
   type SecretName,
   secretsFor,
   throttling,
+  web,
 } from "../infra/topology.ts";
 import { queueUrlVariable } from "../packages/functions/src/lib/config.ts";
 import { functionProps, repoRoot } from "./lambda.ts";
+import { WebSite } from "./web-site.ts";
 
 export interface FlashstockStackProps extends StackProps {
   /** `dev`, a developer's name, `staging`, `production`: part of every physical name. */
   stage: string;
   /** The address every email is sent from (an SES identity, verified once per account/region). */
   sender: string;
-  /** Origins whose browser pages may call the API (the topology's CORS policy); none: no CORS. */
+  /**
+   * Origins whose browser pages may call the API (the topology's CORS policy), besides the stage's
+   * own web UI, which always may.
+   */
   corsOrigins?: readonly string[];
 }
 
@@ -79,6 +86,7 @@ export class FlashstockStack extends Stack {
   readonly bus: EventBus;
   readonly queues: ReadonlyMap<string, { queue: Queue; dlq: Queue }>;
   readonly functions: ReadonlyMap<string, NodejsFunction>;
+  readonly web: WebSite;
 
   constructor(scope: Construct, id: string, props: FlashstockStackProps) {
     const { stage, sender } = props;
@@ -90,7 +98,7 @@ export class FlashstockStack extends Stack {
     }
     const production = stage === PRODUCTION;
     super(scope, id, {
-      description: `flashstock (${stage}): the API, FIFO queues, bus and schedules of infra/topology.ts`,
+      description: `flashstock (${stage}): the API, FIFO queues, bus, schedules and web UI of infra/topology.ts`,
       terminationProtection: production,
       ...props,
     });
@@ -162,24 +170,28 @@ export class FlashstockStack extends Stack {
       return s;
     };
 
+    // --- The web UI's bucket and distribution. They depend on nothing else here, so that the
+    // functions (whose emails link to it) and the API (which its pages call) can depend on them.
+    this.web = new WebSite(this, web.name, {
+      dist: join(repoRoot, web.path, web.build.output),
+      production,
+      description: `flashstock (${stage}) web UI`,
+    });
+
     // --- One function per topology function, with only what its needs say.
     const fns = new Map<string, NodejsFunction>();
-    const origins = props.corsOrigins ?? [];
     this.api = new HttpApi(this, "Api", {
       apiName: `${prefix}-api`,
       description: `flashstock (${stage}) HTTP API`,
-      // API Gateway answers preflight itself and adds the headers to every answer.
-      ...(origins.length > 0
-        ? {
-            corsPreflight: {
-              allowOrigins: [...origins],
-              allowMethods: cors.allowMethods.map((m) => CorsHttpMethod[m]),
-              allowHeaders: [...cors.allowHeaders],
-              exposeHeaders: [...cors.exposeHeaders],
-              maxAge: Duration.seconds(cors.maxAgeSeconds),
-            },
-          }
-        : {}),
+      // API Gateway answers preflight itself and adds the headers to every answer. The stage's own
+      // web UI is always an allowed origin; -c corsOrigins adds others.
+      corsPreflight: {
+        allowOrigins: [...(props.corsOrigins ?? []), this.web.url],
+        allowMethods: cors.allowMethods.map((m) => CorsHttpMethod[m]),
+        allowHeaders: [...cors.allowHeaders],
+        exposeHeaders: [...cors.exposeHeaders],
+        maxAge: Duration.seconds(cors.maxAgeSeconds),
+      },
     });
     for (const fn of lambdaFunctions()) {
       const handler = this.lambda(fn, { prefix, removalPolicy, secretFor });
@@ -189,8 +201,10 @@ export class FlashstockStack extends Stack {
     }
     this.functions = fns;
     this.throttleStage();
+    this.web.deploy(this.api.apiEndpoint);
 
     new CfnOutput(this, "ApiUrl", { value: this.api.apiEndpoint, description: "The HTTP API" });
+    new CfnOutput(this, "WebUrl", { value: this.web.url, description: "The web UI" });
     new CfnOutput(this, "EventBusName", { value: this.bus.eventBusName });
     for (const [name, { queue, dlq }] of queueMap) {
       new CfnOutput(this, `${pascalCase(name)}QueueUrl`, { value: queue.queueUrl });
@@ -280,6 +294,8 @@ export class FlashstockStack extends Stack {
       // Emails about a held order show the calls that resolve it. An HTTP function with `email`
       // would make the API depend on itself, so only the others get it.
       if (fn.trigger.kind !== "http") handler.addEnvironment("API_URL", this.api.apiEndpoint);
+      // Emails link to the UI's pages (reset, stock, ops desk, order).
+      handler.addEnvironment(web.urlEnv, this.web.url);
     }
   }
 

@@ -5,8 +5,13 @@
  * constructors, to check what they would be called with. What SST then does with those arguments
  * (the CloudFormation-free Pulumi resources it creates) is SST's, and not verified here.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type SstFunction, sstPlan } from "../sst-plan.ts";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runCommand } from "../../packages/testing/src/command.ts";
+import { type SstFunction, sstPlan, webBuildApiUrl } from "../sst-plan.ts";
 import {
   busRules,
   cors,
@@ -17,7 +22,10 @@ import {
   schedules,
   secrets,
   throttling,
+  web,
 } from "../topology.ts";
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 const SENDER = "orders@shop.example";
 const plan = () => sstPlan({ sender: SENDER });
@@ -154,7 +162,7 @@ describe("sstPlan: the topology as SST arguments", () => {
     expect(eventLog.link).toEqual([]);
   });
 
-  it("sets the Neon driver wherever the database is reached, and the API URL where emails are written", () => {
+  it("sets the Neon driver wherever the database is reached, and the API's and web UI's URLs where emails are written", () => {
     // Act
     const functions = planFunctions();
 
@@ -163,6 +171,7 @@ describe("sstPlan: the topology as SST arguments", () => {
       const needs = needsOf(fn.handler);
       expect(fn.environment.DATABASE_DRIVER).toBe(needs.includes("database") ? "neon" : undefined);
       expect(fn.apiUrlIn).toBe(needs.includes("email") ? "API_URL" : undefined);
+      expect(fn.webUrlIn).toBe(needs.includes("email") ? "WEB_URL" : undefined);
     }
   });
 
@@ -250,6 +259,112 @@ describe("the SST plan's CORS", () => {
   );
 });
 
+describe("the SST plan's web UI", () => {
+  it("serves packages/web as a StaticSite built to dist, index.html answering every path that is no file", () => {
+    // Act
+    const site = plan().web;
+
+    // Assess
+    expect(site.name).toBe("Web");
+    expect(site.args).toMatchObject({
+      path: "packages/web",
+      build: { output: "dist" },
+      indexPage: "index.html",
+    });
+    // No errorPage: StaticSite then answers 403 and 404 with indexPage and status 200.
+    expect(site.args).not.toHaveProperty("errorPage");
+    expect(existsSync(join(repoRoot, site.args.path, "vite.config.ts"))).toBe(true);
+  });
+
+  it("builds with Vite, then writes config.json with the API's URL from the build's environment", () => {
+    // Act
+    const { build } = plan().web.args;
+    const [vite, writer] = build.command.split(" && ");
+
+    // Assess
+    expect(vite).toBe(web.build.command);
+    // Run in the site's directory: the writer's path leads from there to infra/write-web-config.ts.
+    const [node, importFlag, tsx, script, dir] = String(writer).split(" ");
+    expect([node, importFlag, tsx, dir]).toEqual(["node", "--import", "tsx", build.output]);
+    expect(join(repoRoot, web.path, String(script))).toBe(
+      join(repoRoot, "infra/write-web-config.ts"),
+    );
+    expect(plan().web.apiUrlIn).toBe(webBuildApiUrl);
+  });
+
+  it("keeps hashed assets a year and has every other file revalidated (SST's later file options win)", () => {
+    // Act
+    const { fileOptions } = plan().web.args.assets;
+
+    // Assess
+    expect(fileOptions).toEqual([
+      { files: "**", cacheControl: "no-cache" },
+      { files: "assets/**", cacheControl: "public, max-age=31536000, immutable" },
+    ]);
+  });
+
+  it("keeps SST's generated Vite types out of the UI's sources", () => {
+    expect(plan().web.args.vite.types.startsWith("node_modules/")).toBe(true);
+  });
+});
+
+describe("infra/write-web-config.ts, the last step of the site's build", () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const build = () => {
+    const dir = mkdtempSync(join(tmpdir(), "web-build-"));
+    dirs.push(dir);
+    return dir;
+  };
+  const write = (dir: string, apiUrl: string | undefined) => {
+    const env = { ...process.env };
+    delete env[webBuildApiUrl];
+    if (apiUrl !== undefined) env[webBuildApiUrl] = apiUrl;
+    return runCommand(process.execPath, ["--import", "tsx", "infra/write-web-config.ts", dir], env);
+  };
+
+  it("writes config.json naming the API, the shape the UI reads when it starts", async () => {
+    // Prepare
+    const dir = build();
+
+    // Act
+    const result = await write(dir, "https://abc123.execute-api.eu-central-1.amazonaws.com");
+
+    // Assess
+    expect(result.code, result.out).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "config.json"), "utf8"))).toEqual({
+      apiUrl: "https://abc123.execute-api.eu-central-1.amazonaws.com",
+    });
+  });
+
+  it.each([[undefined], [""], ["undefined"], ["abc123.execute-api.eu-central-1.amazonaws.com"]])(
+    "fails the build, writing nothing, when API_URL is %j",
+    async (apiUrl) => {
+      // Prepare
+      const dir = build();
+
+      // Act
+      const result = await write(dir, apiUrl);
+
+      // Assess
+      expect(result.code).toBe(1);
+      expect(result.out).toContain("API_URL");
+      expect(readdirSync(dir)).toEqual([]);
+    },
+  );
+
+  it("fails the build when the build directory is missing", async () => {
+    // Act
+    const result = await write(join(build(), "dist"), "https://api.example.com");
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.out).toContain("No web UI build");
+  });
+});
+
 // Recording stand-ins for the SST globals that sst.config.ts and infra/sst.ts use.
 interface Made {
   type: string;
@@ -298,6 +413,7 @@ function installSstGlobals(stage: string) {
       Queue: component("Queue"),
       ApiGatewayV2: component("ApiGatewayV2"),
       CronV2: component("CronV2"),
+      StaticSite: component("StaticSite"),
     },
   };
   // Pulumi's output over a promise: here, the promise itself, so a test can await what it holds.
@@ -433,7 +549,42 @@ describe("sst.config.ts and infra/sst.ts", () => {
         function: { handler: "packages/functions/src/schedule/expire-unpaid-orders.handler" },
       },
     ]);
-    expect(outputs).toMatchObject({ api: "url:ApiGatewayV2:Api", bus: "name:Events" });
+    expect(outputs).toMatchObject({
+      api: "url:ApiGatewayV2:Api",
+      web: "url:StaticSite:Web",
+      bus: "name:Events",
+    });
+  });
+
+  it("builds the web UI with the API's URL, and tells the functions that send email the site's URL", async () => {
+    // Prepare
+    const made = installSstGlobals("ann");
+    const config = await loadSstConfig();
+
+    // Act
+    await config.run();
+
+    // Assess
+    const sites = made.filter((m) => m.type === "StaticSite");
+    expect(sites.map((m) => m.name)).toEqual(["Web"]);
+    expect(sites[0]?.args).toEqual({
+      ...plan().web.args,
+      environment: { API_URL: "url:ApiGatewayV2:Api" },
+    });
+    // A queue's subscribe takes the function first; a route and a bus subscription second.
+    const functions = [
+      ...made.flatMap((m) => m.calls.map((c) => (m.type === "Queue" ? c.args[0] : c.args[1]))),
+      ...made
+        .filter((m) => m.type === "CronV2")
+        .map((m) => (m.args as { function: unknown }).function),
+    ] as { handler: string; environment: Record<string, string> }[];
+    expect(functions).toHaveLength(lambdaFunctions().length);
+    for (const fn of functions) {
+      expect([fn.handler, fn.environment.WEB_URL]).toEqual([
+        fn.handler,
+        needsOf(fn.handler).includes("email") ? "url:StaticSite:Web" : undefined,
+      ]);
+    }
   });
 
   it("gives the stage its throttles, the route settings resolving only once the throttled routes exist", async () => {

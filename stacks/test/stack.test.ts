@@ -24,6 +24,7 @@ import {
   secrets,
   secretsFor,
   throttling,
+  web,
 } from "../../infra/topology.ts";
 import { queueUrlVariable } from "../../packages/functions/src/lib/config.ts";
 import { flashstockStack } from "../context.ts";
@@ -52,6 +53,8 @@ const STAR_ALLOWED: ReadonlyArray<{ action: string; why: string }> = [];
 /** One synthesised stage: the stack, its template, and lookups by topology name. */
 interface Synth {
   stack: FlashstockStack;
+  /** Where the app wrote its assets (the UI's build, config.json) for this test file to read. */
+  outdir: string;
   template: Template;
   resources: Record<string, Resource>;
   ofType: (type: string) => Array<[string, Resource]>;
@@ -89,13 +92,32 @@ function synth(stage: string): Synth {
       .filter(([, p]) => p.Properties.Roles.some((r: Json) => r.Ref === role))
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
   };
-  return { stack, template, resources, ofType, id, fnId, queueId, statementsOf };
+  return {
+    stack,
+    outdir: app.outdir,
+    template,
+    resources,
+    ofType,
+    id,
+    fnId,
+    queueId,
+    statementsOf,
+  };
 }
 
 const asArray = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 const getAtt = (logicalId: string, attribute = "Arn") => ({ "Fn::GetAtt": [logicalId, attribute] });
 const secretReference = (stage: string, name: string) =>
   `{{resolve:secretsmanager:flashstock/${stage}/${name}:SecretString:::}}`;
+/** `https://<the distribution's domain>`, as the template spells it. */
+const siteUrl = (s: Synth) => ({
+  "Fn::Join": ["", ["https://", getAtt(s.id(s.stack.web.distribution), "DomainName")]],
+});
+/** The function CDK's BucketDeployment runs to copy the web UI into its bucket. */
+const webDeployer = (s: Synth) => {
+  const [[, deployment] = []] = s.ofType("Custom::CDKBucketDeployment");
+  return String(deployment?.Properties.ServiceToken["Fn::GetAtt"][0]);
+};
 
 let dev: Synth;
 let production: Synth;
@@ -106,7 +128,7 @@ beforeAll(() => {
 });
 
 describe("functions", () => {
-  it("creates exactly one Lambda per topology function, nodejs24.x on arm64 with the topology's timeout, memory and handler", () => {
+  it("creates exactly one Lambda per topology function, nodejs24.x on arm64 with the topology's timeout, memory and handler, beside the web UI's deployer", () => {
     // Prepare
     const expected = lambdaFunctions();
 
@@ -114,7 +136,9 @@ describe("functions", () => {
     const functions = dev.ofType("AWS::Lambda::Function");
 
     // Assess
-    expect(functions).toHaveLength(expected.length);
+    expect(functions.map(([id]) => id).sort()).toEqual(
+      [...expected.map((fn) => dev.fnId(fn)), webDeployer(dev)].sort(),
+    );
     for (const fn of expected) {
       const props = dev.resources[dev.fnId(fn)]?.Properties;
       expect(props, fn.name).toMatchObject({
@@ -127,9 +151,9 @@ describe("functions", () => {
     }
   });
 
-  it("gives every function its own log group that keeps a month of logs", () => {
+  it("gives every function, the web UI's deployer too, its own log group that keeps a month of logs", () => {
     // Prepare
-    const expected = lambdaFunctions();
+    const expected = [...lambdaFunctions().map((fn) => dev.fnId(fn)), webDeployer(dev)];
 
     // Act
     const logGroups = dev.ofType("AWS::Logs::LogGroup");
@@ -137,9 +161,9 @@ describe("functions", () => {
     // Assess
     expect(logGroups).toHaveLength(expected.length);
     const used = new Set<string>();
-    for (const fn of expected) {
-      const ref = dev.resources[dev.fnId(fn)]?.Properties.LoggingConfig.LogGroup.Ref;
-      expect(dev.resources[ref]?.Properties.RetentionInDays, fn.name).toBe(30);
+    for (const id of expected) {
+      const ref = dev.resources[id]?.Properties.LoggingConfig.LogGroup.Ref;
+      expect(dev.resources[ref]?.Properties.RetentionInDays, id).toBe(30);
       used.add(ref);
     }
     expect(used.size).toBe(expected.length);
@@ -192,6 +216,22 @@ describe("functions", () => {
       }
       expect(env[email.env], fn.name).toBe(fn.needs.includes("email") ? SENDER : undefined);
     }
+  });
+
+  it("tells the functions that send email the web UI's https URL, which their links lead to, and no other", () => {
+    // Act
+    const envOf = (fn: LambdaFunction) =>
+      dev.resources[dev.fnId(fn)]?.Properties.Environment.Variables as Json;
+
+    // Assess
+    const told = lambdaFunctions().filter((fn) => envOf(fn)[web.urlEnv] !== undefined);
+    expect(told.map((fn) => fn.name)).toEqual(
+      lambdaFunctions()
+        .filter((fn) => fn.needs.includes("email"))
+        .map((fn) => fn.name),
+    );
+    expect(told.length).toBeGreaterThan(0);
+    for (const fn of told) expect(envOf(fn)[web.urlEnv], fn.name).toEqual(siteUrl(dev));
   });
 });
 
@@ -279,7 +319,7 @@ describe("CORS", () => {
       origins: ["https://shop.example.com", "http://127.0.0.1:3001"],
     },
   ])(
-    "gives the HTTP API the topology's CORS policy for the origins in -c corsOrigins ($given)",
+    "gives the HTTP API the topology's CORS policy for the origins in -c corsOrigins ($given) and the stage's web UI",
     ({ given, origins }) => {
       // Prepare
       const app = new App({
@@ -287,14 +327,21 @@ describe("CORS", () => {
       });
 
       // Act
+      const stack = flashstockStack(app);
       const apis = Object.values(
-        Template.fromStack(flashstockStack(app)).toJSON().Resources as Record<string, Resource>,
+        Template.fromStack(stack).toJSON().Resources as Record<string, Resource>,
       ).filter((r) => r.Type === "AWS::ApiGatewayV2::Api");
 
       // Assess
       expect(apis).toHaveLength(1);
+      const distribution = stack.getLogicalId(
+        stack.web.distribution.node.defaultChild as CfnElement,
+      );
       expect(apis[0]?.Properties.CorsConfiguration).toEqual({
-        AllowOrigins: origins,
+        AllowOrigins: [
+          ...origins,
+          { "Fn::Join": ["", ["https://", getAtt(distribution, "DomainName")]] },
+        ],
         AllowMethods: [...cors.allowMethods],
         AllowHeaders: [...cors.allowHeaders],
         ExposeHeaders: [...cors.exposeHeaders],
@@ -303,12 +350,12 @@ describe("CORS", () => {
     },
   );
 
-  it("gives no CORS configuration without origins, so that no browser page elsewhere can read an answer", () => {
+  it("allows only the stage's own web UI without -c corsOrigins, so that no browser page elsewhere can read an answer", () => {
     // Act
     const [api] = dev.ofType("AWS::ApiGatewayV2::Api");
 
     // Assess
-    expect(api?.[1].Properties.CorsConfiguration).toBeUndefined();
+    expect(api?.[1].Properties.CorsConfiguration.AllowOrigins).toEqual([siteUrl(dev)]);
   });
 
   it("refuses an origin that is not scheme://host[:port]", () => {
@@ -528,33 +575,239 @@ describe("IAM", () => {
   });
 });
 
-describe("stages", () => {
-  it("retains production's queues and logs and protects its stack from deletion", () => {
+describe("web UI", () => {
+  /** The two uploads: the hashed assets, and the files that keep their names (with config.json). */
+  const deployments = (s: Synth) => {
+    const all = s.ofType("Custom::CDKBucketDeployment");
+    const hashed = all.find(([, d]) => d.Properties.DestinationBucketKeyPrefix);
+    const entry = all.find(([, d]) => d.Properties.DistributionId);
+    if (all.length !== 2 || !hashed || !entry) throw new Error("Expected the two web deployments");
+    return { hashed, entry };
+  };
+  /** The files of a deployment's n-th source, as the app staged them. */
+  const staged = (s: Synth, deployment: Resource, n: number) => {
+    const key = String(deployment.Properties.SourceObjectKeys[n]);
+    const dir = join(s.outdir, `asset.${key.replace(/\.zip$/, "")}`);
+    return readdirSync(dir, { recursive: true, encoding: "utf8" })
+      .filter((f) => statSync(join(dir, f)).isFile())
+      .sort()
+      .map((f) => ({ name: f, text: () => readFileSync(join(dir, f), "utf8") }));
+  };
+  it("keeps the UI's build in a private bucket that only the distribution reads, through origin access control", () => {
     // Prepare
-    const kept = ["AWS::SQS::Queue", "AWS::Logs::LogGroup"];
+    const bucketId = dev.id(dev.stack.web.bucket);
+    const distributionId = dev.id(dev.stack.web.distribution);
+
+    // Act
+    const bucket = dev.resources[bucketId];
+    const [[, policy] = []] = dev.ofType("AWS::S3::BucketPolicy");
+    const [[oacId, oac] = []] = dev.ofType("AWS::CloudFront::OriginAccessControl");
+    const [origin] = dev.resources[distributionId]?.Properties.DistributionConfig.Origins ?? [];
+
+    // Assess
+    expect(bucket?.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket?.Properties.WebsiteConfiguration).toBeUndefined();
+    expect(oac?.Properties.OriginAccessControlConfig).toMatchObject({
+      OriginAccessControlOriginType: "s3",
+      SigningBehavior: "always",
+      SigningProtocol: "sigv4",
+    });
+    expect(origin).toMatchObject({
+      DomainName: getAtt(bucketId, "RegionalDomainName"),
+      OriginAccessControlId: getAtt(String(oacId), "Id"),
+    });
+    const statements = policy?.Properties.PolicyDocument.Statement as Json[];
+    expect(policy?.Properties.Bucket).toEqual({ Ref: bucketId });
+    // Plain HTTP refused (enforceSSL); reads only by CloudFront, for this distribution only.
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: "Deny",
+        Action: "s3:*",
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      }),
+    );
+    const reads = statements.filter((x) => x.Effect === "Allow");
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toMatchObject({
+      Action: "s3:GetObject",
+      Principal: { Service: "cloudfront.amazonaws.com" },
+    });
+    expect(JSON.stringify(reads[0]?.Condition)).toContain(JSON.stringify({ Ref: distributionId }));
+  });
+
+  it("serves index.html at the root and, with status 200, for every path that is no file, over HTTPS only", () => {
+    // Act
+    const config = dev.resources[dev.id(dev.stack.web.distribution)]?.Properties.DistributionConfig;
+
+    // Assess
+    expect(config.DefaultRootObject).toBe(web.indexDocument);
+    // Without s3:ListBucket, S3 answers a missing key with 403, so both codes mean "a UI page".
+    expect(config.CustomErrorResponses).toEqual(
+      [403, 404].map((code) => ({
+        ErrorCode: code,
+        ResponseCode: 200,
+        ResponsePagePath: `/${web.indexDocument}`,
+        ErrorCachingMinTTL: 0,
+      })),
+    );
+    expect(config.DefaultCacheBehavior.ViewerProtocolPolicy).toBe("redirect-to-https");
+  });
+
+  it("uploads config.json naming the stage's API, filled in at deploy time, and then invalidates every path", () => {
+    // Act
+    const { hashed, entry } = deployments(dev);
+    const [, d] = entry;
+    const configSource = (d.Properties.SourceMarkers as Json[]).findIndex(
+      (m) => Object.keys(m).length > 0,
+    );
+    const [configFile] = staged(dev, d, configSource);
+
+    // Assess
+    expect(configFile?.name).toBe(web.configFile);
+    const markers = d.Properties.SourceMarkers[configSource] as Json;
+    const filled = JSON.parse(String(configFile?.text()), (_, v) =>
+      typeof v === "string" && v in markers ? markers[v] : v,
+    );
+    // The shape startApi() in packages/web/src/api.ts reads.
+    expect(filled).toEqual({ apiUrl: getAtt(dev.id(dev.stack.api), "ApiEndpoint") });
+    expect(d.Properties.DestinationBucketName).toEqual({ Ref: dev.id(dev.stack.web.bucket) });
+    expect(d.Properties.DistributionId).toEqual({ Ref: dev.id(dev.stack.web.distribution) });
+    expect(d.Properties.DistributionPaths).toEqual(["/*"]);
+    // The invalidation comes once the assets a new index.html names are in the bucket.
+    expect(asArray(d.DependsOn ?? [])).toContain(hashed[0]);
+  });
+
+  it("caches the hashed assets for a year and has index.html and config.json revalidated, pruning neither's files by the other", () => {
+    // Act
+    const { hashed, entry } = deployments(dev);
+    const hashedFiles = staged(dev, hashed[1], 0).map((f) => f.name);
+    const entrySource = staged(dev, entry[1], 0);
+    const entryFiles = entrySource.map((f) => f.name);
+    const index = entrySource.find((f) => f.name === web.indexDocument)?.text() ?? "";
+
+    // Assess
+    expect(hashed[1].Properties).toMatchObject({
+      DestinationBucketKeyPrefix: `${web.hashedAssets}/`,
+      SystemMetadata: { "cache-control": web.cacheControl.hashed },
+      // A page loaded before a deploy still imports its chunks by their old names.
+      Prune: false,
+    });
+    expect(entry[1].Properties).toMatchObject({
+      SystemMetadata: { "cache-control": web.cacheControl.entry },
+      Prune: true,
+      Exclude: [`${web.hashedAssets}/*`],
+    });
+    expect(web.cacheControl.entry).toBe("no-cache");
+    // Every script and stylesheet index.html names is in the hashed upload.
+    const named = [...index.matchAll(new RegExp(`"/${web.hashedAssets}/([^"]+)"`, "g"))].map(
+      ([, name]) => name,
+    );
+    expect(named.length).toBeGreaterThan(0);
+    expect(hashedFiles).toEqual(expect.arrayContaining(named));
+    expect(entryFiles).toContain(web.indexDocument);
+    expect(
+      entryFiles.filter((f) => f.startsWith(web.hashedAssets) || f === web.configFile),
+    ).toEqual([]);
+  });
+
+  it("makes the distribution depend on its bucket alone, so that the functions and the API can depend on it", () => {
+    // Prepare
+    const distributionId = dev.id(dev.stack.web.distribution);
+    const references = (x: unknown): string[] =>
+      Array.isArray(x)
+        ? x.flatMap(references)
+        : x && typeof x === "object"
+          ? Object.entries(x).flatMap(([k, v]) =>
+              k === "Ref" ? [String(v)] : k === "Fn::GetAtt" ? [String(v[0])] : references(v),
+            )
+          : [];
+
+    // Act
+    const distribution = dev.resources[distributionId];
+    const dependsOn = [
+      ...references(distribution?.Properties),
+      ...asArray(distribution?.DependsOn ?? []),
+    ].filter((id) => id in dev.resources);
+
+    // Assess: a cycle would already have failed the synthesis (Template.fromStack refuses one).
+    const [[oacId] = []] = dev.ofType("AWS::CloudFront::OriginAccessControl");
+    expect(new Set(dependsOn)).toEqual(new Set([dev.id(dev.stack.web.bucket), oacId]));
+  });
+
+  it("lets the deployer write only the site's bucket and invalidate only the site's distribution", () => {
+    // Prepare
+    const role = dev.resources[webDeployer(dev)]?.Properties.Role["Fn::GetAtt"][0];
+
+    // Act
+    const statements = dev
+      .ofType("AWS::IAM::Policy")
+      .filter(([, p]) => p.Properties.Roles.some((r: Json) => r.Ref === role))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+    const granting = (action: string) =>
+      statements.filter((x) => asArray(x.Action).includes(action)).map((x) => x.Resource);
+
+    // Assess
+    expect(granting("cloudfront:CreateInvalidation")).toEqual([
+      {
+        "Fn::Join": [
+          "",
+          [
+            "arn:",
+            { Ref: "AWS::Partition" },
+            ":cloudfront::",
+            { Ref: "AWS::AccountId" },
+            ":distribution/",
+            { Ref: dev.id(dev.stack.web.distribution) },
+          ],
+        ],
+      },
+    ]);
+    const bucketArn = getAtt(dev.id(dev.stack.web.bucket));
+    expect(granting("s3:PutObject")).toEqual([
+      [bucketArn, { "Fn::Join": ["", [bucketArn, "/*"]] }],
+    ]);
+    const logGroup = dev.resources[webDeployer(dev)]?.Properties.LoggingConfig.LogGroup.Ref;
+    expect(granting("logs:PutLogEvents")).toEqual([getAtt(logGroup)]);
+  });
+});
+
+describe("stages", () => {
+  it("retains production's queues, logs and web UI and protects its stack from deletion", () => {
+    // Prepare
+    const kept = ["AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::S3::Bucket"];
 
     // Act
     const policies = kept.flatMap((t) =>
       production.ofType(t).map(([, r]) => `${r.DeletionPolicy}/${r.UpdateReplacePolicy}`),
     );
+    const deployments = production.ofType("Custom::CDKBucketDeployment");
 
     // Assess
     expect(production.stack.terminationProtection).toBe(true);
     expect(new Set(policies)).toEqual(new Set(["Retain/Retain"]));
+    expect(deployments.map(([, d]) => d.Properties.RetainOnDelete)).toEqual([true, true]);
   });
 
-  it("lets any other stage be removed with everything in it", () => {
+  it("lets any other stage be removed with everything in it, its web UI's files first", () => {
     // Prepare
-    const removable = ["AWS::SQS::Queue", "AWS::Logs::LogGroup"];
+    const removable = ["AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::S3::Bucket"];
 
     // Act
     const policies = removable.flatMap((t) =>
       dev.ofType(t).map(([, r]) => `${r.DeletionPolicy}/${r.UpdateReplacePolicy}`),
     );
+    const deployments = dev.ofType("Custom::CDKBucketDeployment");
 
     // Assess
     expect(dev.stack.terminationProtection).toBe(false);
     expect(new Set(policies)).toEqual(new Set(["Delete/Delete"]));
+    // S3 deletes no bucket with files in it: the deployments take theirs when they are deleted.
+    expect(deployments.map(([, d]) => d.Properties.RetainOnDelete)).toEqual([false, false]);
   });
 
   it("names the stack and resources after the stage from context, with cdk.json's defaults", () => {
@@ -583,7 +836,7 @@ describe("stages", () => {
     ).toThrow(/Stage/);
   });
 
-  it("is environment-agnostic and outputs the API URL, the bus name and every queue URL", () => {
+  it("is environment-agnostic and outputs the API URL, the web UI's URL, the bus name and every queue URL", () => {
     // Prepare
     const outputs = dev.template.toJSON().Outputs as Record<string, Json>;
 
@@ -594,6 +847,7 @@ describe("stages", () => {
     expect(Token.isUnresolved(dev.stack.account)).toBe(true);
     expect(Token.isUnresolved(dev.stack.region)).toBe(true);
     expect(outputs.ApiUrl?.Value).toEqual(getAtt(dev.id(dev.stack.api), "ApiEndpoint"));
+    expect(outputs.WebUrl?.Value).toEqual(siteUrl(dev));
     expect(outputs.EventBusName?.Value).toEqual({ Ref: dev.id(dev.stack.bus) });
     expect(names).toEqual(
       expect.arrayContaining(queues.map((q) => `${pascalCase(q.name)}QueueUrl`)),

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { lambdaFunctions, routes } from "../../infra/topology.ts";
+import { lambdaFunctions, routes, web } from "../../infra/topology.ts";
 import { runCommand } from "../../packages/testing/src/command.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -24,7 +24,7 @@ function cdk(args: string[]) {
 }
 
 describe("npx cdk synth", () => {
-  it("synthesises the stack offline, with a bundled asset per handler file and every route", async () => {
+  it("synthesises the stack offline, with a bundled asset per handler file, every route and the web UI's files", async () => {
     // Prepare
     const outdir = await mkdtemp(join(tmpdir(), "cdk-out-"));
     outdirs.push(outdir);
@@ -39,10 +39,13 @@ describe("npx cdk synth", () => {
     );
     const resources = Object.values(template.Resources) as {
       Type: string;
-      Properties: { RouteKey?: string };
+      Properties: { RouteKey?: string; SourceObjectKeys?: string[]; Runtime?: string };
     }[];
     const ofType = (type: string) => resources.filter((r) => r.Type === type);
-    expect(ofType("AWS::Lambda::Function")).toHaveLength(lambdaFunctions().length);
+    // Every topology function, and the one that copies the web UI into its bucket (CDK's, Python).
+    const functions = ofType("AWS::Lambda::Function");
+    expect(functions).toHaveLength(lambdaFunctions().length + 1);
+    expect(functions.filter((f) => !f.Properties.Runtime?.startsWith("nodejs"))).toHaveLength(1);
     expect(
       ofType("AWS::ApiGatewayV2::Route")
         .map((r) => r.Properties.RouteKey)
@@ -54,10 +57,23 @@ describe("npx cdk synth", () => {
       lambdaFunctions().map((f) => `${f.handler.replace(/\.\w+$/, "")}|${f.nodeModules.join()}`),
     );
     const assets = (await readdir(outdir)).filter((f) => f.startsWith("asset."));
-    expect(assets).toHaveLength(builds.size);
+    const isBundle = async (a: string) =>
+      (await readdir(join(outdir, a)).catch(() => [] as string[])).includes("index.mjs");
+    const bundles = (
+      await Promise.all(assets.map(async (a) => ((await isBundle(a)) ? [a] : [])))
+    ).flat();
+    expect(bundles).toHaveLength(builds.size);
+    // The web UI: the hashed assets, the rest of the build, and config.json for the API's URL.
+    const webSources = ofType("Custom::CDKBucketDeployment")
+      .flatMap((d) => d.Properties.SourceObjectKeys ?? [])
+      .map((key) => `asset.${key.replace(/\.zip$/, "")}`);
+    const webFiles = await Promise.all(webSources.map((a) => readdir(join(outdir, a))));
+    expect(webFiles.flat()).toEqual(
+      expect.arrayContaining([web.indexDocument, web.configFile, expect.stringMatching(/\.js$/)]),
+    );
     // The functions that score passwords carry zxcvbn's dictionaries beside their bundles.
     const beside = await Promise.all(
-      assets.map((a) => readdir(join(outdir, a, "node_modules/@zxcvbn-ts")).catch(() => [])),
+      bundles.map((a) => readdir(join(outdir, a, "node_modules/@zxcvbn-ts")).catch(() => [])),
     );
     expect(beside.filter((names) => names.length > 0)).toEqual(
       Array(3).fill(expect.arrayContaining(["core", "language-common", "language-en"])),
