@@ -131,8 +131,11 @@ export interface SstPlan {
     args: { pattern: { source?: string[]; detailType?: string[] } };
   }[];
   crons: { name: string; schedule: string; function: SstFunction }[];
-  /** The web UI; the glue sets `environment[apiUrlIn]` to the API's URL for its build. */
-  web: { name: string; args: SstStaticSite; apiUrlIn: string };
+  /**
+   * The web UI; the glue adds `environment[apiUrlIn]`, the API's URL, to `environment`, the rest of
+   * its build's environment.
+   */
+  web: { name: string; args: SstStaticSite; apiUrlIn: string; environment: Record<string, string> };
 }
 
 const busName = pascalCase(eventBus.name);
@@ -178,10 +181,13 @@ export function sstFunction(fn: LambdaFunction): SstFunction {
  *   SES sends it a verification link on the first deploy.
  * @param corsOrigins the origins whose pages may call this stage's API (`CORS_ALLOWED_ORIGINS`
  *   when deploying, comma-separated). None: CORS off, since SST's default would allow every origin.
+ * @param stripePublishableKey Stripe's publishable key (`STRIPE_PUBLISHABLE_KEY` when deploying),
+ *   given to the web UI's build for its config.json: with it the storefront offers cards.
  */
 export function sstPlan(options: {
   sender: string | undefined;
   corsOrigins?: string | undefined;
+  stripePublishableKey?: string | undefined;
 }): SstPlan {
   const origins = parseOrigins(options.corsOrigins);
   const sender = options.sender?.trim();
@@ -264,7 +270,14 @@ export function sstPlan(options: {
       schedule: fn.trigger.schedule.rate,
       function: sstFunction(fn),
     })),
-    web: { name: web.name, args: staticSite(), apiUrlIn: webBuildApiUrl },
+    web: {
+      name: web.name,
+      args: staticSite(),
+      apiUrlIn: webBuildApiUrl,
+      environment: options.stripePublishableKey?.trim()
+        ? { [web.publishableKeyEnv]: options.stripePublishableKey.trim() }
+        : {},
+    },
   };
 }
 

@@ -37,7 +37,11 @@ declare const sst: {
 declare const $util: { output(value: unknown): { apply(f: (value: unknown) => unknown): unknown } };
 
 export function deployStage(env: Record<string, string | undefined> = process.env) {
-  const plan = sstPlan({ sender: env.EMAIL_SENDER, corsOrigins: env.CORS_ALLOWED_ORIGINS });
+  const plan = sstPlan({
+    sender: env.EMAIL_SENDER,
+    corsOrigins: env.CORS_ALLOWED_ORIGINS,
+    stripePublishableKey: env.STRIPE_PUBLISHABLE_KEY,
+  });
   const made = new Map<string, Component>();
   const add = <T extends Component>(name: string, component: T): T => {
     made.set(name, component);
@@ -84,7 +88,7 @@ export function deployStage(env: Record<string, string | undefined> = process.en
   // site's build waits for the API, which cannot wait for the site. CORS_ALLOWED_ORIGINS names it.
   const site = new sst.aws.StaticSite(plan.web.name, {
     ...plan.web.args,
-    environment: { [plan.web.apiUrlIn]: api.url },
+    environment: { ...plan.web.environment, [plan.web.apiUrlIn]: api.url },
   });
 
   const fn = ({ link, apiUrlIn, webUrlIn, environment, ...args }: SstFunction) => ({

@@ -548,10 +548,19 @@ export const web = {
   },
   /** The functions' variable that holds the site's URL (see `Need`). */
   urlEnv: "WEB_URL",
+  /**
+   * Stripe's publishable key (`pk_...`), from the deploying shell (SST), `-c stripePublishableKey`
+   * (CDK) or the runtime's environment (local): public by design, so it is config, not a secret.
+   * With it the storefront offers cards.
+   */
+  publishableKeyEnv: "STRIPE_PUBLISHABLE_KEY",
 } as const;
 
 /** What `config.json` holds: the shape `startApi()` in packages/web/src/api.ts reads. */
-export const webConfig = (apiUrl: string) => ({ apiUrl });
+export const webConfig = (apiUrl: string, stripePublishableKey?: string) => ({
+  apiUrl,
+  ...(stripePublishableKey ? { stripePublishableKey } : {}),
+});
 
 /** `order-events` -> `OrderEvents`: the name of a component in SST and of a construct in CDK. */
 export const pascalCase = (name: string) =>

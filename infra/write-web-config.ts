@@ -1,6 +1,7 @@
 /**
  * `node --import tsx infra/write-web-config.ts <build directory>`: writes the web UI's
- * `config.json` into a build, naming the API in the `API_URL` environment variable. SST's
+ * `config.json` into a build, naming the API in the `API_URL` environment variable (and Stripe's
+ * publishable key, when `STRIPE_PUBLISHABLE_KEY` holds one). SST's
  * StaticSite uploads only what its build command leaves in the build, so that command runs this
  * after Vite (`sstPlan().web`); the CDK stack writes the same file with `Source.jsonData`.
  */
@@ -21,5 +22,6 @@ if (!process.argv[2] || !existsSync(dir) || !statSync(dir).isDirectory()) {
   console.error(`No web UI build at "${dir}" to write ${web.configFile} into`);
   process.exit(1);
 }
-writeFileSync(join(dir, web.configFile), JSON.stringify(webConfig(apiUrl)));
+const publishableKey = process.env[web.publishableKeyEnv] || undefined;
+writeFileSync(join(dir, web.configFile), JSON.stringify(webConfig(apiUrl, publishableKey)));
 console.log(`${web.configFile}: ${apiUrl}`);

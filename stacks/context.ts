@@ -15,5 +15,13 @@ export function flashstockStack(app: App): FlashstockStack {
     throw new Error("No sender: pass -c sender=orders@your-domain (cdk.json has a placeholder)");
   }
   const corsOrigins = parseOrigins(String(app.node.tryGetContext("corsOrigins") ?? ""));
-  return new FlashstockStack(app, `Flashstock-${stage}`, { stage, sender, corsOrigins });
+  const stripePublishableKey = app.node.tryGetContext("stripePublishableKey");
+  return new FlashstockStack(app, `Flashstock-${stage}`, {
+    stage,
+    sender,
+    corsOrigins,
+    ...(typeof stripePublishableKey === "string" && stripePublishableKey
+      ? { stripePublishableKey }
+      : {}),
+  });
 }

@@ -71,6 +71,8 @@ export interface FlashstockStackProps extends StackProps {
    * own web UI, which always may.
    */
   corsOrigins?: readonly string[];
+  /** Stripe's publishable key, for the web UI's config.json: with it the storefront offers cards. */
+  stripePublishableKey?: string;
 }
 
 /** The stage whose data outlives the stack and whose stack cannot be deleted by accident. */
@@ -201,7 +203,7 @@ export class FlashstockStack extends Stack {
     }
     this.functions = fns;
     this.throttleStage();
-    this.web.deploy(this.api.apiEndpoint);
+    this.web.deploy(this.api.apiEndpoint, props.stripePublishableKey);
 
     new CfnOutput(this, "ApiUrl", { value: this.api.apiEndpoint, description: "The HTTP API" });
     new CfnOutput(this, "WebUrl", { value: this.web.url, description: "The web UI" });

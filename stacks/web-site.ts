@@ -81,7 +81,7 @@ export class WebSite extends Construct {
    * assets first, then what keeps its name (index.html, config.json), so that no new index.html is
    * served before the assets it names.
    */
-  deploy(apiUrl: string): void {
+  deploy(apiUrl: string, stripePublishableKey?: string): void {
     const logGroup = new LogGroup(this, "DeploymentLogs", {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: this.production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
@@ -115,7 +115,7 @@ export class WebSite extends Construct {
         Source.asset(this.dist, {
           exclude: [web.hashedAssets, `${web.hashedAssets}/**`, web.configFile],
         }),
-        Source.jsonData(web.configFile, webConfig(apiUrl)),
+        Source.jsonData(web.configFile, webConfig(apiUrl, stripePublishableKey)),
       ],
       // Pruning what an earlier deploy left, but never the hashed assets uploaded above.
       exclude: [`${web.hashedAssets}/*`],

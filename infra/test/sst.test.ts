@@ -292,6 +292,21 @@ describe("the SST plan's web UI", () => {
     expect(plan().web.apiUrlIn).toBe(webBuildApiUrl);
   });
 
+  it.each([
+    ["pk_test_flashstock", { STRIPE_PUBLISHABLE_KEY: "pk_test_flashstock" }],
+    [" ", {}],
+    [undefined, {}],
+  ])(
+    "gives the build Stripe's publishable key %j as %j (with one, the storefront offers cards)",
+    (key, environment) => {
+      // Act
+      const site = sstPlan({ sender: "orders@example.com", stripePublishableKey: key }).web;
+
+      // Assess
+      expect(site.environment).toEqual(environment);
+    },
+  );
+
   it("keeps hashed assets a year and has every other file revalidated (SST's later file options win)", () => {
     // Act
     const { fileOptions } = plan().web.args.assets;
@@ -318,10 +333,12 @@ describe("infra/write-web-config.ts, the last step of the site's build", () => {
     dirs.push(dir);
     return dir;
   };
-  const write = (dir: string, apiUrl: string | undefined) => {
+  const write = (dir: string, apiUrl: string | undefined, publishableKey?: string) => {
     const env = { ...process.env };
     delete env[webBuildApiUrl];
+    delete env[web.publishableKeyEnv];
     if (apiUrl !== undefined) env[webBuildApiUrl] = apiUrl;
+    if (publishableKey !== undefined) env[web.publishableKeyEnv] = publishableKey;
     return runCommand(process.execPath, ["--import", "tsx", "infra/write-web-config.ts", dir], env);
   };
 
@@ -354,6 +371,21 @@ describe("infra/write-web-config.ts, the last step of the site's build", () => {
       expect(readdirSync(dir)).toEqual([]);
     },
   );
+
+  it("adds Stripe's publishable key to config.json when the build has one", async () => {
+    // Prepare
+    const dir = build();
+
+    // Act
+    const result = await write(dir, "https://api.example.com", "pk_live_flashstock");
+
+    // Assess
+    expect(result.code, result.out).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "config.json"), "utf8"))).toEqual({
+      apiUrl: "https://api.example.com",
+      stripePublishableKey: "pk_live_flashstock",
+    });
+  });
 
   it("fails the build when the build directory is missing", async () => {
     // Act

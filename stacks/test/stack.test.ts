@@ -28,7 +28,7 @@ import {
 } from "../../infra/topology.ts";
 import { queueUrlVariable } from "../../packages/functions/src/lib/config.ts";
 import { flashstockStack } from "../context.ts";
-import { FlashstockStack } from "../flashstock-stack.ts";
+import { FlashstockStack, type FlashstockStackProps } from "../flashstock-stack.ts";
 import { entryOf, functionProps, repoRoot } from "../lambda.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON, walked and compared, not typed
@@ -66,11 +66,15 @@ interface Synth {
   statementsOf: (fn: LambdaFunction) => Json[];
 }
 
-function synth(stage: string): Synth {
+function synth(stage: string, props: Partial<FlashstockStackProps> = {}): Synth {
   // No esbuild here: `aws:cdk:bundling-stacks: []` makes NodejsFunction skip bundling (one test
   // below bundles for real).
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-  const stack = new FlashstockStack(app, `Flashstock-${stage}`, { stage, sender: SENDER });
+  const stack = new FlashstockStack(app, `Flashstock-${stage}`, {
+    stage,
+    sender: SENDER,
+    ...props,
+  });
   const template = Template.fromStack(stack);
   const resources = template.toJSON().Resources as Record<string, Resource>;
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -658,28 +662,49 @@ describe("web UI", () => {
     expect(config.DefaultCacheBehavior.ViewerProtocolPolicy).toBe("redirect-to-https");
   });
 
+  /** config.json as the deployment will write it, its deploy-time values as template tokens. */
+  function configJsonOf(s: Synth): { name: string | undefined; content: Json } {
+    const [, d] = deployments(s).entry;
+    const configSource = (d.Properties.SourceMarkers as Json[]).findIndex(
+      (m) => Object.keys(m).length > 0,
+    );
+    const [configFile] = staged(s, d, configSource);
+    const markers = d.Properties.SourceMarkers[configSource] as Json;
+    const content = JSON.parse(String(configFile?.text()), (_, v) =>
+      typeof v === "string" && v in markers ? markers[v] : v,
+    );
+    return { name: configFile?.name, content };
+  }
+
   it("uploads config.json naming the stage's API, filled in at deploy time, and then invalidates every path", () => {
     // Act
     const { hashed, entry } = deployments(dev);
     const [, d] = entry;
-    const configSource = (d.Properties.SourceMarkers as Json[]).findIndex(
-      (m) => Object.keys(m).length > 0,
-    );
-    const [configFile] = staged(dev, d, configSource);
+    const config = configJsonOf(dev);
 
     // Assess
-    expect(configFile?.name).toBe(web.configFile);
-    const markers = d.Properties.SourceMarkers[configSource] as Json;
-    const filled = JSON.parse(String(configFile?.text()), (_, v) =>
-      typeof v === "string" && v in markers ? markers[v] : v,
-    );
-    // The shape startApi() in packages/web/src/api.ts reads.
-    expect(filled).toEqual({ apiUrl: getAtt(dev.id(dev.stack.api), "ApiEndpoint") });
+    expect(config.name).toBe(web.configFile);
+    // The shape startApi() in packages/web/src/api.ts reads; no card without a publishable key.
+    expect(config.content).toEqual({ apiUrl: getAtt(dev.id(dev.stack.api), "ApiEndpoint") });
     expect(d.Properties.DestinationBucketName).toEqual({ Ref: dev.id(dev.stack.web.bucket) });
     expect(d.Properties.DistributionId).toEqual({ Ref: dev.id(dev.stack.web.distribution) });
     expect(d.Properties.DistributionPaths).toEqual(["/*"]);
     // The invalidation comes once the assets a new index.html names are in the bucket.
     expect(asArray(d.DependsOn ?? [])).toContain(hashed[0]);
+  });
+
+  it("puts Stripe's publishable key from -c stripePublishableKey in config.json, so the storefront offers cards", () => {
+    // Prepare
+    const cards = synth("cards", { stripePublishableKey: "pk_test_flashstock" });
+
+    // Act
+    const config = configJsonOf(cards);
+
+    // Assess
+    expect(config.content).toEqual({
+      apiUrl: getAtt(cards.id(cards.stack.api), "ApiEndpoint"),
+      stripePublishableKey: "pk_test_flashstock",
+    });
   });
 
   it("caches the hashed assets for a year and has index.html and config.json revalidated, pruning neither's files by the other", () => {

@@ -8,7 +8,7 @@ import { createDb } from "@flashstock/core/db/index";
 import { migrate } from "@flashstock/core/db/migrate";
 import { demoCustomer, seedDemoCatalog, seedDemoCustomer } from "@flashstock/core/seed";
 import { closeDb, useEventPublisher } from "@flashstock/functions/lib/resources";
-import { cors, parseOrigins, routes } from "../../../infra/topology.ts";
+import { cors, parseOrigins, routes, web as webUi } from "../../../infra/topology.ts";
 import { createLocalEventSystem } from "./events/system.ts";
 import { startEmbeddedPostgres } from "./postgres.ts";
 import { startHttpServer } from "./server.ts";
@@ -159,7 +159,7 @@ async function main() {
               port: webPort,
               host: env.HOST ?? "127.0.0.1",
               apiUrl: http.url,
-              stripePublishableKey: env.STRIPE_PUBLISHABLE_KEY,
+              stripePublishableKey: env[webUi.publishableKeyEnv],
             });
             return { ...server, built };
           },

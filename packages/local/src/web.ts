@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { webConfig } from "../../../infra/topology.ts";
 
 const webRoot = fileURLToPath(new URL("../../web/", import.meta.url));
 const clientRoot = fileURLToPath(new URL("../../client/src/", import.meta.url));
@@ -69,10 +70,7 @@ export async function startWebServer(options: {
   /** Stripe's publishable key (`pk_...`): the storefront offers cards only when it has one. */
   stripePublishableKey?: string | undefined;
 }): Promise<{ url: string; close: () => Promise<void> }> {
-  const config = JSON.stringify({
-    apiUrl: options.apiUrl,
-    ...(options.stripePublishableKey ? { stripePublishableKey: options.stripePublishableKey } : {}),
-  });
+  const config = JSON.stringify(webConfig(options.apiUrl, options.stripePublishableKey));
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     res.setHeader("x-content-type-options", "nosniff");
