@@ -5,9 +5,10 @@
  */
 
 import { confirmOrder } from "@flashstock/core/order/index";
+import { call } from "@flashstock/testing/api";
 import { useDatabase } from "@flashstock/testing/database";
 import { useEventSystem } from "@flashstock/testing/events";
-import { createTestProduct, createUser } from "@flashstock/testing/fixtures";
+import { cartWith, createTestProduct, createUser } from "@flashstock/testing/fixtures";
 import { describe, expect, it } from "vitest";
 import {
   axeScript,
@@ -160,7 +161,7 @@ describe("the storefront", () => {
       .click();
     await page.getByLabel("Units (negative to remove)").fill("10");
     await page.getByLabel("Note").fill("Supplier B, pallet 7");
-    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
     const saved = await page.getByRole("status").textContent();
     const newest = page.getByRole("table", { name: "Movements" }).locator("tbody tr").first();
     await newest.getByText("+10").waitFor();
@@ -171,6 +172,43 @@ describe("the storefront", () => {
     expect(cells.slice(1)).toEqual(["+10", "restock", manager.email, "Supplier B, pallet 7", "12"]);
     const { rows } = await t.db.query("SELECT available FROM stock WHERE sku = $1", [product.sku]);
     expect(rows).toEqual([{ available: 12 }]);
+    await page.close();
+  });
+
+  it("lets the stock manager set a SKU's minimum and per-customer limit on its page; the next customer over the limit is refused", async () => {
+    // Prepare
+    const product = await createTestProduct(t.db, { name: "Limit Lamp", minQuantity: 1 });
+    const manager = await createUser(t.db, "stock_manager", "Lia Limits");
+    const page = await shop.newPage();
+    await signInAs(shop, page, manager);
+    await page.goto(`${shop.web}/stock/${product.sku}`);
+    await page.getByRole("heading", { name: `Limit Lamp (${product.sku})` }).waitFor();
+
+    // Act
+    await page.getByLabel("Minimum (alert below)").fill("4");
+    await page.getByLabel("Per-customer limit (empty: none)").fill("1");
+    await page.getByRole("button", { name: "Save limits" }).click();
+    const saved = await page.getByRole("status").textContent();
+    const customer = await createUser(t.db);
+    const refused = await call(
+      "PUT",
+      `/carts/${await cartWith(customer, {})}/items/${product.sku}`,
+      {
+        token: customer.token,
+        body: { quantity: 2 },
+      },
+    );
+
+    // Assess
+    expect(saved).toBe(`${product.sku}: minimum 4, at most 1 per customer.`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe("PURCHASE_LIMIT");
+    const { rows } = await t.db.query(
+      `SELECT s.min_quantity, p.max_per_customer FROM stock s JOIN products p USING (sku)
+        WHERE sku = $1`,
+      [product.sku],
+    );
+    expect(rows).toEqual([{ min_quantity: 4, max_per_customer: 1 }]);
     await page.close();
   });
 
