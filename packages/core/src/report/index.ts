@@ -70,12 +70,16 @@ export type SalesReport = z.infer<typeof SalesReport>;
 /** The products listed under `topProducts`, by units sold. */
 export const TOP_PRODUCTS = 10;
 
+/** Orders created from the first UTC day ($1) to the last ($2), both whole days included. */
+const createdInRange = `
+  o.created_at >= ($1::date)::timestamp AT TIME ZONE 'UTC'
+  AND o.created_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'`;
+
 const salesInRange = `
   sold AS (
     SELECT o.id, o.total_cents, (o.created_at AT TIME ZONE 'UTC')::date AS day
       FROM orders o
-     WHERE o.created_at >= ($1::date)::timestamp AT TIME ZONE 'UTC'
-       AND o.created_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'
+     WHERE ${createdInRange}
        AND o.status NOT IN ('cancelled', 'awaiting_payment')
   )`;
 
@@ -116,11 +120,10 @@ async function topProducts(db: Queryable, q: SalesReportQuery) {
 
 async function ordersByStatus(db: Queryable, q: SalesReportQuery) {
   const { rows } = await db.query<{ status: (typeof orderStatuses)[number]; count: number }>(
-    `SELECT status, count(*)::int AS count
-       FROM orders
-      WHERE created_at >= ($1::date)::timestamp AT TIME ZONE 'UTC'
-        AND created_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'
-      GROUP BY status`,
+    `SELECT o.status, count(*)::int AS count
+       FROM orders o
+      WHERE ${createdInRange}
+      GROUP BY o.status`,
     [q.from, q.to],
   );
   const counts = Object.fromEntries(orderStatuses.map((s) => [s, 0])) as SalesReport["byStatus"];
