@@ -43,7 +43,10 @@ const signIn = async (api: string, who: { email: string; password: string }) =>
     user: unknown;
   };
 
-/** Orders by the demo customer, one shipped, so that the pages have something to show. */
+/**
+ * Orders by the demo customer, one delivered and reviewed, a coupon code, so that the pages have
+ * something to show.
+ */
 async function makeHistory(api: string): Promise<{ shippedOrder: string }> {
   const customer = await signIn(api, demoCustomer);
   const staff = await signIn(api, admin);
@@ -77,6 +80,19 @@ async function makeHistory(api: string): Promise<{ shippedOrder: string }> {
     carrier: "DHL",
     trackingNumber: "00340434161094042557",
     trackingUrl: "https://www.dhl.com/track?n=00340434161094042557",
+  });
+  await call(api, "POST", `/orders/${first.id}/deliver`, staff.token);
+  await call(api, "POST", "/products/HOODIE-GRY-L/reviews", customer.token, {
+    rating: 5,
+    title: "Warm and well made",
+    body: "Soft inside, and the seams held after many washes.",
+  });
+  await call(api, "POST", "/promotions", staff.token, {
+    code: "FLASH10",
+    kind: "percent",
+    value: 10,
+    usageLimit: 100,
+    perCustomerLimit: 1,
   });
   return { shippedOrder: first.id };
 }
@@ -118,10 +134,15 @@ async function main(): Promise<void> {
     };
     await signInPage(page, web, demoCustomer);
     await shoot("storefront", "/", "Logo mug");
-    await shoot("product", "/products/HOODIE-GRY-L", "Grey hoodie (L)");
+    await shoot("product", "/products/HOODIE-GRY-L", "Warm and well made");
     await page.goto(`${web}/products/MUG-LOGO`);
     await page.getByRole("button", { name: "Add to cart" }).click();
-    await shoot("cart", "/cart", "Place order");
+    await page.waitForURL(`${web}/cart`);
+    await page.getByLabel("Coupon code").fill("FLASH10");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.getByText("Discount (FLASH10)").waitFor();
+    await page.screenshot({ path: join(outDir, "cart.png"), fullPage: true });
+    console.log("wrote docs/img/cart.png");
     await shoot("order", `/orders/${shippedOrder}`, "Track the parcel");
     await page.getByRole("button", { name: "Sign out" }).click();
     await signInPage(page, web, admin);
@@ -129,6 +150,8 @@ async function main(): Promise<void> {
     await shoot("stock-item", "/stock/TEE-BLK-M", "Ledger");
     await shoot("reports", "/reports", "Top products");
     await shoot("ops-desk", "/ops", "Held duplicates (1)");
+    await shoot("admin-staff", "/admin/staff", "New staff member");
+    await shoot("admin-promotions", "/admin/promotions", "FLASH10");
   } finally {
     await browser.close();
     await runtime.stop();
