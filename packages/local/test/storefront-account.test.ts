@@ -19,7 +19,7 @@ import {
 } from "@flashstock/testing/fixtures";
 import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { axeScript, orderOf, signInAs, useStorefront } from "./storefront-harness.ts";
+import { orderOf, seriousAxeViolations, signInAs, useStorefront } from "./storefront-harness.ts";
 
 const t = useDatabase();
 const shop = useStorefront();
@@ -407,18 +407,7 @@ describe("the customer's account", () => {
     for (const [name, path, ready] of pages as [string, string, string][]) {
       await page.goto(`${shop.web}${path}`);
       await page.getByText(ready).first().waitFor();
-      await page.addScriptTag({ path: axeScript });
-      const result = await page.evaluate(async () => {
-        type AxeResults = { violations: { id: string; impact: string }[]; passes: unknown[] };
-        const { axe } = globalThis as unknown as { axe: { run: () => Promise<AxeResults> } };
-        const r = await axe.run();
-        return { violations: r.violations, passes: r.passes.length };
-      });
-      // axe ran its rules on the page (a page it could not read would pass nothing)
-      expect(result.passes, name).toBeGreaterThan(10);
-      found[name] = result.violations
-        .filter((v) => v.impact === "serious" || v.impact === "critical")
-        .map((v) => v.id);
+      found[name] = await seriousAxeViolations(page, name);
     }
 
     // Assess

@@ -7,12 +7,31 @@ import { createRequire } from "node:module";
 import { useBrowser } from "@flashstock/testing/browser";
 import { orderOfOne, PASSWORD, type TestUser } from "@flashstock/testing/fixtures";
 import type { BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { cors, routes } from "../../../infra/topology.ts";
 import { type LocalServer, startHttpServer } from "../src/server.ts";
 import { ensureWebBuild, startWebServer } from "../src/web.ts";
 
-export const axeScript = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const axeScript = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+/**
+ * The ids of the serious and critical axe-core violations on the page as it is now (axe's own
+ * script, from its npm package, injected into the page).
+ */
+export async function seriousAxeViolations(page: Page, name: string): Promise<string[]> {
+  await page.addScriptTag({ path: axeScript });
+  const result = await page.evaluate(async () => {
+    type AxeResults = { violations: { id: string; impact: string }[]; passes: unknown[] };
+    const { axe } = globalThis as unknown as { axe: { run: () => Promise<AxeResults> } };
+    const r = await axe.run();
+    return { violations: r.violations, passes: r.passes.length };
+  });
+  // axe ran its rules on the page (a page it could not read would pass nothing)
+  expect(result.passes, name).toBeGreaterThan(10);
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => v.id);
+}
 
 export interface Storefront {
   /** The web UI's origin, e.g. http://127.0.0.1:41234 */

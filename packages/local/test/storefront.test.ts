@@ -11,10 +11,10 @@ import { useEventSystem } from "@flashstock/testing/events";
 import { cartWith, createTestProduct, createUser } from "@flashstock/testing/fixtures";
 import { describe, expect, it } from "vitest";
 import {
-  axeScript,
   fillAddress,
   orderOf,
   register,
+  seriousAxeViolations,
   signInAs,
   useStorefront,
 } from "./storefront-harness.ts";
@@ -281,18 +281,7 @@ describe("the storefront", () => {
     for (const [name, path, ready] of pages as [string, string, string][]) {
       await page.goto(`${shop.web}${path}`);
       await page.getByText(ready, { exact: false }).first().waitFor();
-      await page.addScriptTag({ path: axeScript });
-      const result = await page.evaluate(async () => {
-        type AxeResults = { violations: { id: string; impact: string }[]; passes: unknown[] };
-        const { axe } = globalThis as unknown as { axe: { run: () => Promise<AxeResults> } };
-        const r = await axe.run();
-        return { violations: r.violations, passes: r.passes.length };
-      });
-      // axe ran its rules on the page (a page it could not read would pass nothing)
-      expect(result.passes, name).toBeGreaterThan(10);
-      found[name] = result.violations
-        .filter((v) => v.impact === "serious" || v.impact === "critical")
-        .map((v) => v.id);
+      found[name] = await seriousAxeViolations(page, name);
     }
 
     // Assess
