@@ -173,3 +173,58 @@ describe("a backend terminated under the database layer", () => {
     }
   });
 });
+
+describe("a statement's own error under the database layer", () => {
+  const backendPid = async (db: ReturnType<typeof createDb>) =>
+    (await db.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid;
+
+  it.each([
+    [
+      "a refusal raised by SQL (sold out)",
+      "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = 'FS409', MESSAGE = 'INSUFFICIENT_STOCK'; END $$",
+      "INSUFFICIENT_STOCK",
+    ],
+    ["an error of the statement itself", "SELECT 1 / 0", "division by zero"],
+  ])(
+    "keeps the connection after %s: the next query runs on the same backend, with no new handshake",
+    async (_, statement, expected) => {
+      // Prepare
+      const db = createDb({ url: t.url, max: 1 });
+      try {
+        const before = await backendPid(db);
+
+        // Act
+        const failure = await db.query(statement).catch((err: Error) => err);
+        const after = await backendPid(db);
+
+        // Assess
+        expect(failure instanceof DomainError ? failure.code : String(failure)).toContain(expected);
+        expect(after).toBe(before);
+      } finally {
+        await db.end();
+      }
+    },
+  );
+
+  it("still drops a connection whose backend was terminated during a statement, answering SERVICE_UNAVAILABLE", async () => {
+    // Prepare
+    const db = createDb({ url: t.url, max: 1 });
+    try {
+      const before = await backendPid(db);
+
+      // Act: the statement's own backend ends it
+      const failure = await db
+        .query("SELECT pg_terminate_backend(pg_backend_pid())")
+        .catch((err: Error) => err);
+      const after = await backendPid(db);
+
+      // Assess
+      expect(failure).toBeInstanceOf(DomainError);
+      expect((failure as DomainError).code).toBe("SERVICE_UNAVAILABLE");
+      expect(after).not.toBe(before);
+      expect(uncaught).toEqual([]);
+    } finally {
+      await db.end();
+    }
+  });
+});
