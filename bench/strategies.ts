@@ -17,6 +17,25 @@ export async function createHotSku(client: pg.Client, sku: string, available = H
   );
 }
 
+/** `count` open carts, each of a different customer, each holding 1 unit of the SKU (and the code). */
+export async function prepareCarts(
+  admin: pg.Client,
+  sku: string,
+  count: number,
+  coupon: string | null,
+): Promise<PreparedCart[]> {
+  const { rows } = await admin.query<{ cartId: string; customerId: string }>(
+    `WITH c AS (
+       INSERT INTO carts (customer_id, promotion_code)
+       SELECT id, $3 FROM users WHERE role = 'customer' ORDER BY id LIMIT $2
+       RETURNING id, customer_id),
+     i AS (INSERT INTO cart_items (cart_id, sku, quantity, currency) SELECT id, $1, 1, 'EUR' FROM c)
+     SELECT id AS "cartId", customer_id AS "customerId" FROM c`,
+    [sku, count, coupon],
+  );
+  return rows;
+}
+
 /** One pre-made cart: a customer, a cart holding 1 unit of the hot SKU. */
 export interface PreparedCart {
   cartId: string;
@@ -59,13 +78,21 @@ async function withClients<T>(url: string, n: number, work: (clients: pg.Client[
   }
 }
 
-const ceiling: Strategy = {
-  name: "ceiling",
-  description:
-    "the raw conditional decrement alone, in autocommit: UPDATE stock SET available = available - 1 WHERE sku = $1 AND available >= 1",
+/**
+ * The raw conditional decrement alone, in autocommit, on `connections` connections: the most one
+ * hot row gives. With synchronous_commit on (Postgres's default) each commit holds the row lock
+ * through its own WAL flush; with it off for the session, the lock goes with the commit record, as
+ * in place_order (which waits for its flush only after unlocking).
+ */
+const rawDecrement = (name: string, description: string, synchronousCommit: boolean): Strategy => ({
+  name,
+  description,
   run: (p) =>
-    withClients(p.url, p.connections, (clients) =>
-      closedLoop({
+    withClients(p.url, p.connections, async (clients) => {
+      if (!synchronousCommit) {
+        await Promise.all(clients.map((c) => c.query("SET synchronous_commit = off")));
+      }
+      return closedLoop({
         workers: clients,
         seconds: p.seconds,
         warmupSeconds: p.warmupSeconds,
@@ -76,11 +103,24 @@ const ceiling: Strategy = {
           );
           return r.rowCount === 1 ? "sold" : "refused";
         },
-      }),
-    ),
-};
+      });
+    }),
+});
 
-type StockStep = "read-then-write" | "for-update" | "advisory-lock";
+const ceiling = rawDecrement(
+  "ceiling",
+  "raw decrement, synchronous commit: UPDATE stock SET available = available - 1 WHERE sku = $1 AND available >= 1 in autocommit, each commit flushing the WAL while it holds the row lock",
+  true,
+);
+
+/** The one-row limit: the ratios against it say what share of one hot row's most a checkout gets. */
+export const oneRowLimit = rawDecrement(
+  "one-row-limit",
+  "the one-row limit: the same decrement with synchronous_commit off for the session, so the row lock goes with the commit record (as in place_order, which waits for its WAL flush after unlocking)",
+  false,
+);
+
+export type StockStep = "read-then-write" | "for-update" | "advisory-lock";
 
 /**
  * A checkout as a team would write it in application code, round trip by round trip in one
@@ -88,7 +128,7 @@ type StockStep = "read-then-write" | "for-update" | "advisory-lock";
  * line, the ledger row and the outbox row, then COMMIT. The three strategies differ only in the
  * stock step.
  */
-function applicationCheckout(step: StockStep) {
+export function applicationCheckout(step: StockStep) {
   return async (client: pg.Client, p: Point, cart: PreparedCart): Promise<Outcome> => {
     await client.query("BEGIN");
     try {
@@ -170,34 +210,39 @@ function application(name: string, description: string, step: StockStep): Strate
  */
 export const COUPON_USES = 1_000_000;
 
-/** flashstock's checkout through the core's own code path: placeOrder, one call of place_order. */
+/** One checkout through the core's own code path: placeOrder, one call of place_order. */
+export async function flashstockOrder(db: Db, cart: PreparedCart, tag: string): Promise<Outcome> {
+  try {
+    await placeOrder(
+      db,
+      { userId: cart.customerId, role: "customer" },
+      randomUUID(),
+      {
+        cartId: cart.cartId,
+        shippingAddress: address(tag),
+        payment: { method: "cash_on_delivery" },
+      },
+      { duplicateWindowMinutes: 30, cardPayments: false },
+    );
+    return "sold";
+  } catch (err) {
+    if (err instanceof DomainError && refusals.has(err.code)) return "refused";
+    throw err;
+  }
+}
+
+/** flashstock's checkout, its connections shared by every request of the process (a pool). */
 const flashstockCheckout = (name: string, description: string): Strategy => ({
   name,
   description,
   run: async (p) => {
     const db: Db = createDb({ url: p.url, max: p.connections });
     try {
-      const shippingAddress = address(p.tag);
       return await closedLoop({
         workers: Array.from({ length: p.connections }, (_, i) => i),
         seconds: p.seconds,
         warmupSeconds: p.warmupSeconds,
-        op: async (_, i): Promise<Outcome> => {
-          const cart = p.carts[i] as PreparedCart;
-          try {
-            await placeOrder(
-              db,
-              { userId: cart.customerId, role: "customer" },
-              randomUUID(),
-              { cartId: cart.cartId, shippingAddress, payment: { method: "cash_on_delivery" } },
-              { duplicateWindowMinutes: 30, cardPayments: false },
-            );
-            return "sold";
-          } catch (err) {
-            if (err instanceof DomainError && refusals.has(err.code)) return "refused";
-            throw err;
-          }
-        },
+        op: (_, i) => flashstockOrder(db, p.carts[i] as PreparedCart, p.tag),
       });
     } finally {
       await db.end();
@@ -209,6 +254,7 @@ const refusals = new Set(["INSUFFICIENT_STOCK", "PROMOTION_EXHAUSTED"]);
 
 export const strategies: Strategy[] = [
   ceiling,
+  oneRowLimit,
   application(
     "read-then-write",
     "read available, check it in code, write the new value: the flash-sale bug (lost updates sell stock that is gone)",
