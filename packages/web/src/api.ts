@@ -39,7 +39,7 @@ interface ShortLine {
 const shopperMessages: Record<string, string> = {
   NOT_A_VERIFIED_BUYER: "Only customers who received this product can review it",
   REVIEW_EXISTS: "You have already reviewed this product",
-  PROMOTION_EXHAUSTED: "This coupon is used up: remove it to order without the discount",
+  PROMOTION_EXHAUSTED: "This coupon is used up: order without it, or try another code",
   PROMOTION_ALREADY_USED: "You have already used this coupon as often as it allows",
 };
 
