@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { webConfig } from "../../../infra/topology.ts";
+import { web, webConfig } from "../../../infra/topology.ts";
 
 const webRoot = fileURLToPath(new URL("../../web/", import.meta.url));
 const clientRoot = fileURLToPath(new URL("../../client/src/", import.meta.url));
@@ -85,9 +85,9 @@ export async function startWebServer(options: {
     const served = isFile ? file : join(webDist, "index.html");
     res.writeHead(200, {
       "content-type": contentTypes[extname(served)] ?? "application/octet-stream",
-      "cache-control": served.includes(`${join(webDist, "assets")}`)
-        ? "public, max-age=31536000, immutable"
-        : "no-cache",
+      "cache-control": served.includes(join(webDist, web.hashedAssets))
+        ? web.cacheControl.hashed
+        : web.cacheControl.entry,
     });
     createReadStream(served).pipe(res);
   });
