@@ -12,7 +12,7 @@ import { performance } from "node:perf_hooks";
 import { createDb, type Db } from "@flashstock/core/db/index";
 import pg from "pg";
 import { clientCpuSeconds, postgresCpuSeconds } from "./cpu.ts";
-import { type Outcome, percentile } from "./load.ts";
+import { fmt, type Outcome, percentile } from "./load.ts";
 import {
   applicationCheckout,
   createHotSku,
@@ -371,8 +371,6 @@ async function runSale(options: {
     coldInstances: cold,
   };
 }
-
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
 
 export function formatLambda(r: LambdaResult): string {
   return `lambda ${r.strategy.padEnd(18)} ${String(r.instances).padStart(3)} instances ${r.delayMs} ms  ${fmt(r.throughput).padStart(6)}/s  sold ${r.sold}/${r.stock}  p99 ${fmt(r.p99Ms, 1)} ms  sold-out p99 ${fmt(r.soldOutP99Ms, 1)} ms  oversold ${r.oversold}  round trips ${fmt(r.roundTripsPerBuyer, 1)}  errors ${r.errors}${r.cut ? "  (cut at the time limit)" : ""}${r.firstError ? `  (${r.firstError})` : ""}`;

@@ -16,6 +16,9 @@ export interface LoadResult {
   firstError?: string;
 }
 
+/** A figure for the report: `-` when there is none (no refusal to time, no reference run). */
+export const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
+
 export function percentile(sorted: Float64Array | number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

@@ -20,7 +20,7 @@ import { measureColdStarts } from "./coldstart.ts";
 import { clientCpuSeconds, postgresCpuSeconds, postmasterOf } from "./cpu.ts";
 import { type HttpResult, runHttpFlashSale } from "./http.ts";
 import { type LambdaResult, runLambdaMode } from "./lambda.ts";
-import type { LoadResult } from "./load.ts";
+import { fmt, type LoadResult } from "./load.ts";
 import {
   COUPON_USES,
   createHotSku,
@@ -317,8 +317,6 @@ async function oversoldUnits(admin: pg.Client, sku: string): Promise<number> {
   // The ceiling writes no orders: nothing it sells can be oversold by this measure.
   return soldInOrders.rows[0]?.n ? (rows[0]?.oversold ?? 0) : 0;
 }
-
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
 
 function formatRow(r: Row): string {
   return `${r.strategy.padEnd(18)} ${String(r.connections).padStart(3)} conns  ${fmt(r.throughput).padStart(6)}/s  p50 ${fmt(r.p50Ms, 1)} ms  p99 ${fmt(r.p99Ms, 1)} ms  oversold ${r.oversold}  errors ${r.errors}  x${fmt(r.ratioToCeiling, 2)}${r.firstError ? `  (${r.firstError})` : ""}`;
