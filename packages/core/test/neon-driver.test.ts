@@ -72,7 +72,7 @@ describe("the Neon serverless driver against Postgres through a WebSocket proxy"
     expect(decodeURIComponent(rows[0]?.app ?? "")).toMatch(NEON_DRIVER);
   });
 
-  it("places an order with place_order and confirms it on disk through durable_orders", async () => {
+  it("places an order in one call of place_order_durably, which returns once it is on disk", async () => {
     // Prepare
     const db = neonDb();
     const before = proxy.connections;

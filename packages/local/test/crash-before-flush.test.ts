@@ -1,21 +1,54 @@
 import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { createCart, setItem } from "@flashstock/core/cart/index";
 import { placeOrder } from "@flashstock/core/checkout/index";
-import type { Queryable } from "@flashstock/core/db/index";
 import { DomainError } from "@flashstock/core/error";
 import { availableOf, countRows } from "@flashstock/testing/database";
 import { address, createTestProduct, createUser } from "@flashstock/testing/fixtures";
 import { useOwnPostgres } from "@flashstock/testing/own-postgres";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 
-// place_order commits without waiting for the WAL flush and placeOrder waits for it afterwards.
-// These tests make that gap wide and certain: the WAL writer is paused and the background writer
-// may write no pages, so a commit reaches disk only when a backend flushes it. Autovacuum is off:
-// its workers start on a timer, and one committing inside the gap would flush the order with it,
-// the more likely the slower the machine.
+// place_order_durably commits the order without waiting for the WAL flush, then flushes in a
+// second transaction of the same call. These tests make that gap wide and certain: the WAL writer
+// is paused and the background writer may write no pages, so a commit reaches disk only when a
+// backend flushes it. Autovacuum is off: its workers start on a timer, and one committing inside
+// the gap would flush the order with it, the more likely the slower the machine.
 const postgres = useOwnPostgres({
   postgresFlags: ["-c", "bgwriter_lru_maxpages=0", "-c", "autovacuum=off"],
 });
+
+const flushDefinition = new URL("../../core/src/db/flush_committed_wal.sql", import.meta.url);
+const FLUSH_GATE = 4242;
+
+/**
+ * Holds every checkout's flush until the returned client lets go or dies: flush_committed_wal(),
+ * redefined from its own file, first waits for an advisory lock this client holds. Putting the
+ * original back is the caller's.
+ */
+async function holdFlushes(url: string): Promise<pg.Client> {
+  const gate = new pg.Client({ connectionString: url });
+  // The power cut ends this connection; that is expected, not an unhandled error.
+  gate.on("error", () => {});
+  await gate.connect();
+  await gate.query("SELECT pg_advisory_lock($1)", [FLUSH_GATE]);
+  const definition = await readFile(flushDefinition, "utf8");
+  const gated = definition.replace(
+    "AS $$",
+    () => `AS $$\n  SELECT pg_advisory_xact_lock_shared(${FLUSH_GATE});`,
+  );
+  expect(gated).not.toBe(definition);
+  await gate.query(gated);
+  return gate;
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 async function cartOf(units: number) {
   const db = postgres.db;
@@ -28,25 +61,16 @@ async function cartOf(units: number) {
 
 describe("an order is confirmed only once it is on disk", () => {
   it("answers 503 SERVICE_UNAVAILABLE, not the order, when Postgres crashes between the checkout's commit and its flush, and the retry with the same key places it", async () => {
-    // Prepare: the checkout's connection sees the server crash and come back just before the
-    // flush, as a pool that reconnects would.
+    // Prepare: the checkout's flush waits on a lock, so that the crash lands after its commit.
     const { db } = postgres;
     const { buyer, sku, cartId } = await cartOf(2);
     const key = randomUUID();
-    const crashingBeforeFlush: Queryable = {
-      async query(text, values) {
-        if (!text.includes("place_order")) {
-          await postgres.powerCut();
-          await postgres.start();
-        }
-        return db.query(text, values);
-      },
-    };
+    const gate = await holdFlushes(postgres.url);
     await postgres.pauseWalWriter();
 
-    // Act
-    const outcome = await placeOrder(
-      crashingBeforeFlush,
+    // Act: the crash once the order is committed (visible) and its flush is waiting.
+    const outcome = placeOrder(
+      db,
       buyer.principal,
       key,
       { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
@@ -55,6 +79,18 @@ describe("an order is confirmed only once it is on disk", () => {
       ({ order }) => `confirmed ${order.id}`,
       (e: unknown) => (e instanceof DomainError ? `${e.kind} ${e.code}` : String(e)),
     );
+    await until(async () => {
+      const { rows } = await gate.query<{ committed: number; waiting: number }>(
+        `SELECT (SELECT count(*) FROM orders WHERE cart_id = $1)::int AS committed,
+                (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)::int AS waiting`,
+        [cartId],
+      );
+      return rows[0]?.committed === 1 && rows[0]?.waiting === 1;
+    });
+    await postgres.powerCut();
+    await postgres.start();
+    await db.query(await readFile(flushDefinition, "utf8"));
+    const answer = await outcome;
     const ordersAfterCrash = await countRows(db, "orders WHERE cart_id = $1", [cartId]);
     const availableAfterCrash = await availableOf(db, sku);
     const retry = await placeOrder(
@@ -68,7 +104,7 @@ describe("an order is confirmed only once it is on disk", () => {
     // Assess: the crash took the commit (or this proved nothing), and the client was told so.
     expect(ordersAfterCrash).toBe(0);
     expect(availableAfterCrash).toBe(5);
-    expect(outcome).toBe("unavailable SERVICE_UNAVAILABLE");
+    expect(answer).toBe("unavailable SERVICE_UNAVAILABLE");
     expect(retry.replayed).toBe(false);
     expect(retry.order.status).toBe("placed");
     expect(await countRows(db, "orders WHERE cart_id = $1", [cartId])).toBe(1);

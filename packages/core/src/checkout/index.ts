@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Principal } from "../auth/index.ts";
 import { CartId } from "../cart/index.ts";
-import { batched, perKey } from "../db/coalesce.ts";
 import type { Queryable } from "../db/types.ts";
-import { DomainError, insufficientStock, serviceUnavailable } from "../error.ts";
+import { DomainError, insufficientStock } from "../error.ts";
 import type { DomainEvent } from "../events/index.ts";
 import { collectCommittedEvents } from "../events/outbox.ts";
 import { findOrder, Order, PaymentMethod } from "../order/index.ts";
@@ -92,18 +91,6 @@ export function addressKey(a: ShippingAddress): string {
     .join("\n");
 }
 
-// One flush covers every commit written before it began, so concurrent checkouts share one call
-// (see durable_orders in the migrations), each learning whether its own order survived.
-const durableOrdersOf = perKey((db: Queryable) =>
-  batched(async (ids: string[]) => {
-    const { rows } = await db.query<{ id: string }>(
-      "SELECT id FROM durable_orders($1::uuid[]) AS id",
-      [ids],
-    );
-    return new Set(rows.map((r) => r.id));
-  }),
-);
-
 /**
  * The order as the first answer gave it. A key stored before orders carried their payment and
  * history (within a day of an upgrade) replays the order as it is now instead.
@@ -130,7 +117,8 @@ export interface PlaceOrderOptions {
 /**
  * Turns a cart into an order in one database call (see place_order in the migrations): the
  * idempotency key, the cart, the duplicate check, the order, its outbox events and then the
- * conditional stock decrements, all committed together or not at all.
+ * conditional stock decrements, all committed together or not at all. The call returns only once
+ * the order is on disk (place_order_durably), so nothing is reported that a crash could take back.
  */
 export async function placeOrder(
   db: Queryable,
@@ -145,7 +133,7 @@ export async function placeOrder(
   try {
     const { rows } = await db.query<{
       result: { replayed: boolean; order: unknown; events: DomainEvent[] };
-    }>("SELECT place_order($1, $2, $3, $4, $5, $6, make_interval(mins => $7), $8, $9) AS result", [
+    }>("CALL place_order_durably($1, $2, $3, $4, $5, $6, make_interval(mins => $7), $8, $9)", [
       principal.userId,
       idempotencyKey,
       requestHash(input),
@@ -158,18 +146,7 @@ export async function placeOrder(
     ]);
     const result = rows[0]?.result as { replayed: boolean; order: unknown; events: DomainEvent[] };
     const order = await answerOf(db, result.order);
-    // place_order commits without waiting for its WAL to reach disk (so that the hot stock row is
-    // unlocked sooner); this waits for it, so the order is durable before anyone is told of it.
-    // Also after a replay: the first request may have committed a moment ago.
-    const durable = await durableOrdersOf(db)([order.id]);
-    if (!durable.has(order.id)) {
-      // The server restarted between the commit and the flush and took the order with it (and
-      // its key, stock decrements and events): nothing happened, so the client may retry.
-      throw serviceUnavailable(
-        "The database restarted before the order was saved; retry with the same Idempotency-Key",
-      );
-    }
-    // One statement in autocommit: it has committed by the time the answer is here.
+    // The call has committed, and flushed, by the time the answer is here.
     collectCommittedEvents(result.events);
     return { replayed: result.replayed, order };
   } catch (err) {

@@ -21,7 +21,8 @@
 -- the raw conditional decrement. Its work under the row lock is small (the decrement, one ledger
 -- row); what every other buyer of the SKU waited through was COMMIT's WAL flush, which a
 -- synchronous commit performs while still holding the row lock. place_order commits
--- asynchronously and placeOrder waits for the flush right after, with the lock already released:
+-- asynchronously and its caller, place_order_durably, waits for the flush right after, with the
+-- lock already released:
 -- 0.76 of the ceiling in the same run. Durability for the client is unchanged: no order is reported
 -- (no 201, no event published) before its commit is on disk. What changes is that another
 -- transaction may briefly see a commit that is not yet durable; after a crash both are lost
@@ -262,8 +263,8 @@ BEGIN
 
   -- The hot stock rows stay locked until COMMIT returns. With a synchronous commit that includes
   -- the WAL flush, and every other buyer of the SKU waits through it. This transaction commits
-  -- without waiting for the flush; placeOrder then waits for it (flush_committed_wal) before the
-  -- order is reported, so nothing is acknowledged that is not on disk, while the lock is released
+  -- without waiting for the flush; place_order_durably then waits for it (flush_committed_wal)
+  -- before the order is reported, so nothing is acknowledged that is not on disk, while the lock is released
   -- as soon as the commit record is written.
   PERFORM set_config('synchronous_commit', 'off', true);
 
