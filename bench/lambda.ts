@@ -16,10 +16,12 @@ import { fmt, type Outcome, percentile } from "./load.ts";
 import {
   applicationCheckout,
   createHotSku,
+  emptyOrderTables,
   flashstockOrder,
   type PreparedCart,
   prepareCarts,
   type StockStep,
+  settleSaleInputs,
 } from "./strategies.ts";
 
 /** A TCP proxy to `target` that holds every chunk `delayMs` in each direction (settable). */
@@ -159,12 +161,11 @@ export interface LambdaResult {
   cut: boolean;
   /** Instances whose warm-up checkout failed twice: they served the sale cold. */
   coldInstances: number;
+  /** Set on the sales run for the hot-SKU bucket verdict, numbered from 1. */
+  bucketTrial?: number;
 }
 
 const APPLICATION_NAME = "bench-lambda";
-const ORDER_TABLES =
-  "orders, order_lines, idempotency_keys, outbox, stock_movements, cart_items, carts, wallet_transactions, payment_events";
-
 /**
  * The whole mode: for each delay, each instance count and each strategy, one sale of `stock` units
  * to ten times as many buyers, the instances each taking the next buyer when done with the last,
@@ -181,6 +182,11 @@ export async function runLambdaMode(options: {
   instanceCounts: number[];
   stock: number;
   maxSeconds: number;
+  /**
+   * Points at which to measure flashstock's sale with its stock spread over one SKU per instance
+   * (`trials` times), and its one-row sale again (`trials - 1` times), for the bucket verdict.
+   */
+  bucketTrials?: { delayMs: number; instances: number; trials: number }[];
   log: (line: string) => void;
 }): Promise<LambdaResult[]> {
   const { admin } = options;
@@ -209,6 +215,7 @@ export async function runLambdaMode(options: {
         );
       }
       opened.set(strategy.kind, instances);
+      await warmUp(options.admin, instances, strategy);
     }
     for (const delayMs of options.delaysMs) {
       for (const count of options.instanceCounts) {
@@ -228,11 +235,57 @@ export async function runLambdaMode(options: {
         }
       }
     }
+    // The most hot-SKU buckets could give: flashstock with no stock row shared by buyers served at
+    // once (one SKU per instance), against the one-row sale at the same point, in alternation so
+    // that both see the machine alike (the one-row sale of the table above counts as the first).
+    const flashstock = lambdaStrategies.find((s) => s.name === "flashstock") as LambdaStrategy;
+    for (const { delayMs, instances: count, trials } of options.bucketTrials ?? []) {
+      for (let trial = 1; trial <= trials; trial++) {
+        for (const skuCount of trial === 1 ? [count] : [1, count]) {
+          proxy.delayMs = delayMs;
+          const result = await runSale({
+            ...options,
+            proxy,
+            strategy: flashstock,
+            instances: (opened.get(flashstock.kind) as Instance[]).slice(0, count),
+            delayMs,
+            tag: `bucket-trial-${count}-${delayMs}-${++sale}`,
+            skuCount,
+          });
+          results.push({ ...result, bucketTrial: trial });
+          options.log(formatLambda(result));
+        }
+      }
+    }
   } finally {
     for (const instances of opened.values()) await Promise.all(instances.map((i) => i.close()));
     await proxy.close();
   }
   return results;
+}
+
+/**
+ * A few checkouts on every new instance before any sale, as a function instance that has been
+ * serving a while: Postgres plans a statement of a PL/pgSQL function afresh on each of its first
+ * five runs in a session before it keeps a generic plan, and measured without this the first sale
+ * at 256 instances sold at half the rate of the third.
+ */
+async function warmUp(admin: pg.Client, instances: Instance[], strategy: LambdaStrategy) {
+  const rounds = 6;
+  const sku = `LAMBDA-WARM-UP-${strategy.kind}`.toUpperCase();
+  await emptyOrderTables(admin);
+  await createHotSku(admin, sku, instances.length * rounds);
+  const carts = await prepareCarts(admin, sku, instances.length * rounds, null);
+  await settleSaleInputs(admin);
+  let next = 0;
+  await Promise.all(
+    instances.map(async (instance) => {
+      for (let round = 0; round < rounds; round++) {
+        const cart = carts[next++] as PreparedCart;
+        await strategy.serve(instance, cart, sku, "warm-up").catch(() => {});
+      }
+    }),
+  );
 }
 
 async function runSale(options: {
@@ -245,17 +298,31 @@ async function runSale(options: {
   stock: number;
   maxSeconds: number;
   tag: string;
+  /** SKUs the sale's stock is spread over; 1 (one hot row) unless measuring the bound. */
+  skuCount?: number;
 }): Promise<LambdaResult> {
   const { admin, strategy, instances, delayMs, stock, proxy } = options;
   const sku = `LAMBDA-${options.tag}`.toUpperCase();
   const warmSku = `${sku}-WARM`;
-  await admin.query(`TRUNCATE ${ORDER_TABLES}`);
-  await createHotSku(admin, sku, stock);
+  // One hot SKU, or (the bound on hot-SKU buckets) the stock spread over `skuCount` SKUs, whose
+  // buyers arrive in turn, so that buyers served at once do not share a stock row.
+  const skuCount = options.skuCount ?? 1;
+  const skus = skuCount === 1 ? [sku] : Array.from({ length: skuCount }, (_, i) => `${sku}-${i}`);
+  // The same units and buyers as the one-row sale, the remainder one more unit on the first SKUs.
+  const unitsOf = (i: number) => Math.floor(stock / skuCount) + (i < stock % skuCount ? 1 : 0);
+  const units = stock;
+  await emptyOrderTables(admin);
+  for (const [i, s] of skus.entries()) await createHotSku(admin, s, unitsOf(i));
   await createHotSku(admin, warmSku, instances.length);
-  const buyers = await prepareCarts(admin, sku, stock * 10, null);
+  const cartsPerSku = await Promise.all(
+    skus.map((s, i) => prepareCarts(admin, s, unitsOf(i) * 10, null)),
+  );
+  // In turn: the first buyer of each SKU, then the second of each, and so on.
+  const buyers = (cartsPerSku[0] ?? []).flatMap((_, i) =>
+    cartsPerSku.flatMap((carts) => (carts[i] ? [carts[i]] : [])),
+  );
   const warmCarts = await prepareCarts(admin, warmSku, instances.length, null);
-  await admin.query(`ANALYZE ${ORDER_TABLES}, stock`);
-  await admin.query("CHECKPOINT");
+  await settleSaleInputs(admin);
   // Warm instances, as in a sale that has been running: each serves a checkout of another product
   // first, so its backend has compiled this strategy's statements before the clock starts.
   // A warm-up that fails (an instance reconnecting under load) is tried once more; a second
@@ -336,9 +403,9 @@ async function runSale(options: {
   const postgresSeconds = postgresCpuSeconds(options.postmasterPid) - cpuBefore.postgres;
 
   const { rows } = await admin.query<{ ordered: number; taken: number }>(
-    `SELECT coalesce((SELECT sum(quantity) FROM order_lines WHERE sku = $1), 0)::int AS ordered,
-            ($2 - (SELECT available FROM stock WHERE sku = $1))::int AS taken`,
-    [sku, stock],
+    `SELECT coalesce((SELECT sum(quantity) FROM order_lines WHERE sku = ANY($1)), 0)::int AS ordered,
+            ($2 - (SELECT sum(available) FROM stock WHERE sku = ANY($1)))::int AS taken`,
+    [skus, units],
   );
   const ordered = rows[0]?.ordered ?? 0;
   const taken = rows[0]?.taken ?? 0;
@@ -347,10 +414,10 @@ async function runSale(options: {
   const sortedSoldOut = Float64Array.from(soldOut).sort();
   const soldUnits = Math.max(ordered, 1);
   return {
-    strategy: strategy.name,
+    strategy: skuCount === 1 ? strategy.name : `${strategy.name}-unshared`,
     instances: instances.length,
     delayMs,
-    stock,
+    stock: units,
     buyers: buyers.length,
     ...counts,
     ...(firstError ? { firstError } : {}),

@@ -17,6 +17,26 @@ export async function createHotSku(client: pg.Client, sku: string, available = H
   );
 }
 
+/** The tables a sale writes, emptied before each point or sale so that every one starts alike. */
+export async function emptyOrderTables(admin: pg.Client) {
+  await admin.query(
+    "TRUNCATE orders, order_lines, idempotency_keys, outbox, stock_movements, cart_items, carts, wallet_transactions, payment_events",
+  );
+}
+
+/**
+ * Statistics and a vacuum for what a sale reads (customers, products, stock, its carts), then a
+ * checkpoint. Not for the tables it writes: analyzed while empty, they would tell the planner they
+ * hold nothing, and each connection's cached plans would then scan them whole as they grow during
+ * the sale (measured at 3,000 orders on one connection: the duplicate check and the idempotency
+ * key's update 0.2 ms each, a third of the checkout's Postgres CPU). As TRUNCATE leaves them, their
+ * size is unknown to the planner, as in a freshly migrated shop, and it uses their indexes.
+ */
+export async function settleSaleInputs(admin: pg.Client) {
+  await admin.query("VACUUM ANALYZE users, products, stock, promotions, carts, cart_items");
+  await admin.query("CHECKPOINT");
+}
+
 /** `count` open carts, each of a different customer, each holding 1 unit of the SKU (and the code). */
 export async function prepareCarts(
   admin: pg.Client,
