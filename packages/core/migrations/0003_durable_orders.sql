@@ -1,2 +1,2 @@
--- Once durable_orders(), which 0012 dropped (place_order_durably replaced it). Kept, empty, because
+-- Once durable_orders(), now in packages/core/src/checkout/durable_orders.sql. Kept, empty, because
 -- databases record it as applied.

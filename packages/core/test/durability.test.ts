@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { placeOrder } from "@flashstock/core/checkout/index";
-import { createDb } from "@flashstock/core/db/index";
-import { useDatabase } from "@flashstock/testing/database";
+import { createDb, type Queryable } from "@flashstock/core/db/index";
+import { availableOf, useDatabase } from "@flashstock/testing/database";
 import { address, cartWith, createTestProduct, createUser } from "@flashstock/testing/fixtures";
 import { describe, expect, it } from "vitest";
 
@@ -74,6 +74,51 @@ describe("checkout durability with early lock release", () => {
       // Assess
       expect(order.status).toBe("placed");
       expect(setting.rows[0]?.synchronous_commit).toBe("on");
+    } finally {
+      await db.end();
+    }
+  });
+  it("flushes in the checkout's own call when it is alone, and joins the shared flush beside other checkouts of its process", async () => {
+    // Prepare: every statement sent is recorded.
+    const db = createDb({ url: t.url, max: 4 });
+    const sent: string[] = [];
+    const recording: Queryable = {
+      query: (text, values) => {
+        sent.push(text);
+        return db.query(text, values);
+      },
+    };
+    const product = await createTestProduct(t.db, { available: 10 });
+    const buyers = await Promise.all(Array.from({ length: 5 }, () => createUser(t.db)));
+    const carts = await Promise.all(buyers.map((b) => cartWith(b, { [product.sku]: 1 })));
+    const checkout = (i: number) =>
+      placeOrder(
+        recording,
+        (buyers[i] as (typeof buyers)[number]).principal,
+        randomUUID(),
+        {
+          cartId: carts[i] as string,
+          shippingAddress: address,
+          payment: { method: "cash_on_delivery" },
+        },
+        { duplicateWindowMinutes: 30, cardPayments: false },
+      );
+    try {
+      // Act
+      await checkout(0);
+      const alone = [...sent];
+      sent.length = 0;
+      await Promise.all([1, 2, 3, 4].map(checkout));
+      const together = [...sent];
+
+      // Assess
+      expect(alone).toEqual([expect.stringMatching(/^CALL place_order_durably\(/)]);
+      expect(together.filter((q) => q.startsWith("CALL place_order_durably("))).toHaveLength(1);
+      expect(together.filter((q) => q.startsWith("SELECT place_order("))).toHaveLength(3);
+      expect(together.filter((q) => q.includes("durable_orders(")).length).toBeGreaterThanOrEqual(
+        1,
+      );
+      expect(await availableOf(t.db, product.sku)).toBe(5);
     } finally {
       await db.end();
     }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createCart, setItem } from "@flashstock/core/cart/index";
 import { placeOrder } from "@flashstock/core/checkout/index";
+import type { Queryable } from "@flashstock/core/db/index";
 import { DomainError } from "@flashstock/core/error";
 import { availableOf, countRows } from "@flashstock/testing/database";
 import { address, createTestProduct, createUser } from "@flashstock/testing/fixtures";
@@ -9,8 +10,9 @@ import { useOwnPostgres } from "@flashstock/testing/own-postgres";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 
-// place_order_durably commits the order without waiting for the WAL flush, then flushes in a
-// second transaction of the same call. These tests make that gap wide and certain: the WAL writer
+// A checkout commits its order without waiting for the WAL flush, then flushes: in a second
+// transaction of the same call (place_order_durably), or in a flush shared with the process's
+// other checkouts (durable_orders). These tests make that gap wide and certain: the WAL writer
 // is paused and the background writer may write no pages, so a commit reaches disk only when a
 // backend flushes it. Autovacuum is off: its workers start on a timer, and one committing inside
 // the gap would flush the order with it, the more likely the slower the machine.
@@ -60,7 +62,7 @@ async function cartOf(units: number) {
 }
 
 describe("an order is confirmed only once it is on disk", () => {
-  it("answers 503 SERVICE_UNAVAILABLE, not the order, when Postgres crashes between the checkout's commit and its flush, and the retry with the same key places it", async () => {
+  it("answers 503 SERVICE_UNAVAILABLE, not the order, when Postgres crashes between the checkout's commit and the flush in the same call, and the retry with the same key places it", async () => {
     // Prepare: the checkout's flush waits on a lock, so that the crash lands after its commit.
     const { db } = postgres;
     const { buyer, sku, cartId } = await cartOf(2);
@@ -74,7 +76,7 @@ describe("an order is confirmed only once it is on disk", () => {
       buyer.principal,
       key,
       { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
-      { duplicateWindowMinutes: 30, cardPayments: false },
+      { duplicateWindowMinutes: 30, cardPayments: false, flush: "in-call" },
     ).then(
       ({ order }) => `confirmed ${order.id}`,
       (e: unknown) => (e instanceof DomainError ? `${e.kind} ${e.code}` : String(e)),
@@ -111,25 +113,76 @@ describe("an order is confirmed only once it is on disk", () => {
     expect(await availableOf(db, sku)).toBe(3);
   });
 
-  it("keeps an order it confirmed through a crash right after the confirmation", async () => {
-    // Prepare
+  it("answers 503 SERVICE_UNAVAILABLE, not the order, when Postgres crashes between the checkout's commit and the shared flush, and the retry with the same key places it", async () => {
+    // Prepare: the checkout's connection sees the server crash and come back just before the
+    // shared flush, as a pool that reconnects would.
     const { db } = postgres;
-    const { buyer, sku, cartId } = await cartOf(1);
+    const { buyer, sku, cartId } = await cartOf(2);
+    const key = randomUUID();
+    const crashingBeforeFlush: Queryable = {
+      async query(text, values) {
+        if (!text.includes("place_order")) {
+          await postgres.powerCut();
+          await postgres.start();
+        }
+        return db.query(text, values);
+      },
+    };
     await postgres.pauseWalWriter();
 
     // Act
-    const { order } = await placeOrder(
+    const outcome = await placeOrder(
+      crashingBeforeFlush,
+      buyer.principal,
+      key,
+      { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
+      { duplicateWindowMinutes: 30, cardPayments: false, flush: "shared" },
+    ).then(
+      ({ order }) => `confirmed ${order.id}`,
+      (e: unknown) => (e instanceof DomainError ? `${e.kind} ${e.code}` : String(e)),
+    );
+    const ordersAfterCrash = await countRows(db, "orders WHERE cart_id = $1", [cartId]);
+    const availableAfterCrash = await availableOf(db, sku);
+    const retry = await placeOrder(
       db,
       buyer.principal,
-      randomUUID(),
+      key,
       { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
       { duplicateWindowMinutes: 30, cardPayments: false },
     );
-    await postgres.powerCut();
-    await postgres.start();
 
-    // Assess
-    expect(await countRows(db, "orders WHERE id = $1", [order.id])).toBe(1);
-    expect(await availableOf(db, sku)).toBe(4);
+    // Assess: the crash took the commit (or this proved nothing), and the client was told so.
+    expect(ordersAfterCrash).toBe(0);
+    expect(availableAfterCrash).toBe(5);
+    expect(outcome).toBe("unavailable SERVICE_UNAVAILABLE");
+    expect(retry.replayed).toBe(false);
+    expect(retry.order.status).toBe("placed");
+    expect(await countRows(db, "orders WHERE cart_id = $1", [cartId])).toBe(1);
+    expect(await availableOf(db, sku)).toBe(3);
   });
+
+  it.each(["in-call", "shared"] as const)(
+    "keeps an order it confirmed (flush %s) through a crash right after the confirmation",
+    async (flush) => {
+      // Prepare
+      const { db } = postgres;
+      const { buyer, sku, cartId } = await cartOf(1);
+      await postgres.pauseWalWriter();
+
+      // Act
+      const { order } = await placeOrder(
+        db,
+        buyer.principal,
+        randomUUID(),
+        { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
+        { duplicateWindowMinutes: 30, cardPayments: false, flush },
+      );
+      await postgres.powerCut();
+      await postgres.start();
+
+      // Assess
+      expect(await countRows(db, "orders WHERE id = $1", [order.id])).toBe(1);
+      expect(await availableOf(db, sku)).toBe(4);
+    },
+  );
 });

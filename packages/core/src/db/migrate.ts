@@ -25,6 +25,7 @@ export const definitionFiles = [
   "promotion/promotion_discount.sql",
   "promotion/promotion_uses.sql",
   "promotion/promotion_refusal.sql",
+  "checkout/durable_orders.sql",
   "checkout/place_order.sql",
   "checkout/place_order_durably.sql",
 ] as const;
