@@ -314,29 +314,34 @@ async function runSale(options: {
   await emptyOrderTables(admin);
   for (const [i, s] of skus.entries()) await createHotSku(admin, s, unitsOf(i));
   await createHotSku(admin, warmSku, instances.length);
-  const cartsPerSku = await Promise.all(
-    skus.map((s, i) => prepareCarts(admin, s, unitsOf(i) * 10, null)),
-  );
+  const cartsPerSku: PreparedCart[][] = [];
+  for (const [i, s] of skus.entries()) {
+    cartsPerSku.push(await prepareCarts(admin, s, unitsOf(i) * 10, null));
+  }
   // In turn: the first buyer of each SKU, then the second of each, and so on.
   const buyers = (cartsPerSku[0] ?? []).flatMap((_, i) =>
     cartsPerSku.flatMap((carts) => (carts[i] ? [carts[i]] : [])),
   );
   const warmCarts = await prepareCarts(admin, warmSku, instances.length, null);
   await settleSaleInputs(admin);
-  // Warm instances, as in a sale that has been running: each serves a checkout of another product
-  // first, so its backend has compiled this strategy's statements before the clock starts.
-  // A warm-up that fails (an instance reconnecting under load) is tried once more; a second
-  // failure is counted, and the instance still serves buyers (a cold one).
+  // Instances were warmed when opened (warmUp). A pool of one may have closed its idle connection
+  // since (after 30 s, during other strategies' sales), so each serves one checkout of another
+  // product first and the sale does not pay the reconnection. A warm-up that fails is tried once
+  // more; a second failure is counted, and the instance still serves buyers (a cold one). Plain
+  // clients never close, and their warm-ups would take turns on the warm SKU's row lock across
+  // every round trip (25 s at 256 instances, 5 ms): they have none.
   const warm = (instance: Instance, i: number) =>
     strategy
       .serve(instance, warmCarts[i] as PreparedCart, warmSku, options.tag)
       .catch((): Outcome => "error");
   let cold = 0;
-  await Promise.all(
-    instances.map(async (instance, i) => {
-      if ((await warm(instance, i)) !== "sold" && (await warm(instance, i)) !== "sold") cold++;
-    }),
-  );
+  if (strategy.kind === "pool-of-one") {
+    await Promise.all(
+      instances.map(async (instance, i) => {
+        if ((await warm(instance, i)) !== "sold" && (await warm(instance, i)) !== "sold") cold++;
+      }),
+    );
+  }
 
   const writesBefore = proxy.clientWrites;
   const cpuBefore = {
@@ -357,13 +362,20 @@ async function runSale(options: {
   let cancelling: ReturnType<typeof setInterval> | undefined;
   const canceller = setTimeout(() => {
     cut = true;
+    let sending = false;
     cancelling = setInterval(() => {
+      // One cancel at a time on the admin connection: it answers one query at a time.
+      if (sending) return;
+      sending = true;
       admin
         .query(
           "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
           [APPLICATION_NAME],
         )
-        .catch(() => {});
+        .catch(() => {})
+        .finally(() => {
+          sending = false;
+        });
     }, 50);
   }, options.maxSeconds * 1000);
   await Promise.all(
