@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createCart, setItem } from "@flashstock/core/cart/index";
-import { placeOrder } from "@flashstock/core/checkout/index";
+import { type FlushMode, placeOrder } from "@flashstock/core/checkout/index";
 import type { Queryable } from "@flashstock/core/db/index";
 import { DomainError } from "@flashstock/core/error";
 import { availableOf, countRows } from "@flashstock/testing/database";
@@ -60,129 +60,108 @@ async function cartOf(units: number) {
   await setItem(db, cart.id, product.sku, { quantity: units }, buyer.principal);
   return { buyer, sku: product.sku, cartId: cart.id };
 }
+type TestCart = Awaited<ReturnType<typeof cartOf>>;
 
-describe("an order is confirmed only once it is on disk", () => {
-  it("answers 503 SERVICE_UNAVAILABLE, not the order, when Postgres crashes between the checkout's commit and the flush in the same call, and the retry with the same key places it", async () => {
-    // Prepare: the checkout's flush waits on a lock, so that the crash lands after its commit.
-    const { db } = postgres;
-    const { buyer, sku, cartId } = await cartOf(2);
-    const key = randomUUID();
+const checkout = (db: Queryable, { buyer, cartId }: TestCart, key: string, flush?: FlushMode) =>
+  placeOrder(
+    db,
+    buyer.principal,
+    key,
+    { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
+    { duplicateWindowMinutes: 30, cardPayments: false, flush },
+  );
+
+/** What the client heard: its order, or the error's kind and code. */
+const heard = (attempt: ReturnType<typeof placeOrder>) =>
+  attempt.then(
+    ({ order }) => `confirmed ${order.id}`,
+    (e: unknown) => (e instanceof DomainError ? `${e.kind} ${e.code}` : String(e)),
+  );
+
+/** A checkout whose server crashes after its commit and before its flush, each way of flushing. */
+const crashBetweenCommitAndFlush: Record<
+  FlushMode,
+  (cart: TestCart, key: string) => Promise<string>
+> = {
+  // The flush in the same call waits on a lock; the crash comes once the order is committed
+  // (visible) and its flush is waiting.
+  "in-call": async (cart, key) => {
     const gate = await holdFlushes(postgres.url);
     await postgres.pauseWalWriter();
-
-    // Act: the crash once the order is committed (visible) and its flush is waiting.
-    const outcome = placeOrder(
-      db,
-      buyer.principal,
-      key,
-      { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
-      { duplicateWindowMinutes: 30, cardPayments: false, flush: "in-call" },
-    ).then(
-      ({ order }) => `confirmed ${order.id}`,
-      (e: unknown) => (e instanceof DomainError ? `${e.kind} ${e.code}` : String(e)),
-    );
+    const answer = heard(checkout(postgres.db, cart, key, "in-call"));
     await until(async () => {
       const { rows } = await gate.query<{ committed: number; waiting: number }>(
         `SELECT (SELECT count(*) FROM orders WHERE cart_id = $1)::int AS committed,
                 (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)::int AS waiting`,
-        [cartId],
+        [cart.cartId],
       );
       return rows[0]?.committed === 1 && rows[0]?.waiting === 1;
     });
     await postgres.powerCut();
     await postgres.start();
-    await db.query(await readFile(flushDefinition, "utf8"));
-    const answer = await outcome;
-    const ordersAfterCrash = await countRows(db, "orders WHERE cart_id = $1", [cartId]);
-    const availableAfterCrash = await availableOf(db, sku);
-    const retry = await placeOrder(
-      db,
-      buyer.principal,
-      key,
-      { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
-      { duplicateWindowMinutes: 30, cardPayments: false },
-    );
-
-    // Assess: the crash took the commit (or this proved nothing), and the client was told so.
-    expect(ordersAfterCrash).toBe(0);
-    expect(availableAfterCrash).toBe(5);
-    expect(answer).toBe("unavailable SERVICE_UNAVAILABLE");
-    expect(retry.replayed).toBe(false);
-    expect(retry.order.status).toBe("placed");
-    expect(await countRows(db, "orders WHERE cart_id = $1", [cartId])).toBe(1);
-    expect(await availableOf(db, sku)).toBe(3);
-  });
-
-  it("answers 503 SERVICE_UNAVAILABLE, not the order, when Postgres crashes between the checkout's commit and the shared flush, and the retry with the same key places it", async () => {
-    // Prepare: the checkout's connection sees the server crash and come back just before the
-    // shared flush, as a pool that reconnects would.
-    const { db } = postgres;
-    const { buyer, sku, cartId } = await cartOf(2);
-    const key = randomUUID();
+    await postgres.db.query(await readFile(flushDefinition, "utf8"));
+    return answer;
+  },
+  // The checkout's connection sees the server crash and come back just before the shared flush,
+  // as a pool that reconnects would.
+  shared: async (cart, key) => {
     const crashingBeforeFlush: Queryable = {
       async query(text, values) {
         if (!text.includes("place_order")) {
           await postgres.powerCut();
           await postgres.start();
         }
-        return db.query(text, values);
+        return postgres.db.query(text, values);
       },
     };
     await postgres.pauseWalWriter();
+    return heard(checkout(crashingBeforeFlush, cart, key, "shared"));
+  },
+};
 
-    // Act
-    const outcome = await placeOrder(
-      crashingBeforeFlush,
-      buyer.principal,
-      key,
-      { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
-      { duplicateWindowMinutes: 30, cardPayments: false, flush: "shared" },
-    ).then(
-      ({ order }) => `confirmed ${order.id}`,
-      (e: unknown) => (e instanceof DomainError ? `${e.kind} ${e.code}` : String(e)),
-    );
-    const ordersAfterCrash = await countRows(db, "orders WHERE cart_id = $1", [cartId]);
-    const availableAfterCrash = await availableOf(db, sku);
-    const retry = await placeOrder(
-      db,
-      buyer.principal,
-      key,
-      { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
-      { duplicateWindowMinutes: 30, cardPayments: false },
-    );
+describe("an order is confirmed only once it is on disk", () => {
+  it.each(["in-call", "shared"] as const)(
+    "answers 503 SERVICE_UNAVAILABLE, not the order, when Postgres crashes between the checkout's commit and its flush (%s), and the retry with the same key places it",
+    async (flush) => {
+      // Prepare
+      const { db } = postgres;
+      const cart = await cartOf(2);
+      const key = randomUUID();
 
-    // Assess: the crash took the commit (or this proved nothing), and the client was told so.
-    expect(ordersAfterCrash).toBe(0);
-    expect(availableAfterCrash).toBe(5);
-    expect(outcome).toBe("unavailable SERVICE_UNAVAILABLE");
-    expect(retry.replayed).toBe(false);
-    expect(retry.order.status).toBe("placed");
-    expect(await countRows(db, "orders WHERE cart_id = $1", [cartId])).toBe(1);
-    expect(await availableOf(db, sku)).toBe(3);
-  });
+      // Act
+      const answer = await crashBetweenCommitAndFlush[flush](cart, key);
+      const leftByCrash = {
+        orders: await countRows(db, "orders WHERE cart_id = $1", [cart.cartId]),
+        available: await availableOf(db, cart.sku),
+      };
+      const retry = await checkout(db, cart, key);
+
+      // Assess: the crash took the commit (or this proved nothing), and the client was told so.
+      expect(leftByCrash).toEqual({ orders: 0, available: 5 });
+      expect(answer).toBe("unavailable SERVICE_UNAVAILABLE");
+      expect(retry.replayed).toBe(false);
+      expect(retry.order.status).toBe("placed");
+      expect(await countRows(db, "orders WHERE cart_id = $1", [cart.cartId])).toBe(1);
+      expect(await availableOf(db, cart.sku)).toBe(3);
+    },
+  );
 
   it.each(["in-call", "shared"] as const)(
     "keeps an order it confirmed (flush %s) through a crash right after the confirmation",
     async (flush) => {
       // Prepare
       const { db } = postgres;
-      const { buyer, sku, cartId } = await cartOf(1);
+      const cart = await cartOf(1);
       await postgres.pauseWalWriter();
 
       // Act
-      const { order } = await placeOrder(
-        db,
-        buyer.principal,
-        randomUUID(),
-        { cartId, shippingAddress: address, payment: { method: "cash_on_delivery" } },
-        { duplicateWindowMinutes: 30, cardPayments: false, flush },
-      );
+      const { order } = await checkout(db, cart, randomUUID(), flush);
       await postgres.powerCut();
       await postgres.start();
 
       // Assess
       expect(await countRows(db, "orders WHERE id = $1", [order.id])).toBe(1);
-      expect(await availableOf(db, sku)).toBe(4);
+      expect(await availableOf(db, cart.sku)).toBe(4);
     },
   );
 });
