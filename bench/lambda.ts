@@ -277,15 +277,36 @@ async function warmUp(admin: pg.Client, instances: Instance[], strategy: LambdaS
   await createHotSku(admin, sku, instances.length * rounds);
   const carts = await prepareCarts(admin, sku, instances.length * rounds, null);
   await settleSaleInputs(admin);
-  let next = 0;
+  await serveWarmUps(strategy, instances, carts, sku, rounds, "warm-up");
+}
+
+/**
+ * Each instance serves `rounds` checkouts from `carts` (instance i takes carts i * rounds on), a
+ * failed one tried once more with the same cart, whose failed attempt left nothing behind. Returns
+ * the instances whose checkout failed twice: they go on cold.
+ */
+async function serveWarmUps(
+  strategy: LambdaStrategy,
+  instances: Instance[],
+  carts: PreparedCart[],
+  sku: string,
+  rounds: number,
+  tag: string,
+): Promise<number> {
+  let cold = 0;
   await Promise.all(
-    instances.map(async (instance) => {
+    instances.map(async (instance, i) => {
+      let failed = false;
       for (let round = 0; round < rounds; round++) {
-        const cart = carts[next++] as PreparedCart;
-        await strategy.serve(instance, cart, sku, "warm-up").catch(() => {});
+        const cart = carts[i * rounds + round] as PreparedCart;
+        const attempt = () =>
+          strategy.serve(instance, cart, sku, tag).catch((): Outcome => "error");
+        if ((await attempt()) !== "sold" && (await attempt()) !== "sold") failed = true;
       }
+      if (failed) cold++;
     }),
   );
+  return cold;
 }
 
 async function runSale(options: {
@@ -313,7 +334,6 @@ async function runSale(options: {
   const units = stock;
   await emptyOrderTables(admin);
   for (const [i, s] of skus.entries()) await createHotSku(admin, s, unitsOf(i));
-  await createHotSku(admin, warmSku, instances.length);
   const cartsPerSku: PreparedCart[][] = [];
   for (const [i, s] of skus.entries()) {
     cartsPerSku.push(await prepareCarts(admin, s, unitsOf(i) * 10, null));
@@ -322,26 +342,18 @@ async function runSale(options: {
   const buyers = (cartsPerSku[0] ?? []).flatMap((_, i) =>
     cartsPerSku.flatMap((carts) => (carts[i] ? [carts[i]] : [])),
   );
-  const warmCarts = await prepareCarts(admin, warmSku, instances.length, null);
-  await settleSaleInputs(admin);
   // Instances were warmed when opened (warmUp). A pool of one may have closed its idle connection
   // since (after 30 s, during other strategies' sales), so each serves one checkout of another
-  // product first and the sale does not pay the reconnection. A warm-up that fails is tried once
-  // more; a second failure is counted, and the instance still serves buyers (a cold one). Plain
-  // clients never close, and their warm-ups would take turns on the warm SKU's row lock across
-  // every round trip (25 s at 256 instances, 5 ms): they have none.
-  const warm = (instance: Instance, i: number) =>
-    strategy
-      .serve(instance, warmCarts[i] as PreparedCart, warmSku, options.tag)
-      .catch((): Outcome => "error");
-  let cold = 0;
-  if (strategy.kind === "pool-of-one") {
-    await Promise.all(
-      instances.map(async (instance, i) => {
-        if ((await warm(instance, i)) !== "sold" && (await warm(instance, i)) !== "sold") cold++;
-      }),
-    );
-  }
+  // product first and the sale does not pay the reconnection. Plain clients never close, and
+  // their warm-ups would take turns on the warm SKU's row lock across every round trip (25 s at
+  // 256 instances, 5 ms): they have none.
+  const rewarm = strategy.kind === "pool-of-one";
+  if (rewarm) await createHotSku(admin, warmSku, instances.length);
+  const warmCarts = rewarm ? await prepareCarts(admin, warmSku, instances.length, null) : [];
+  await settleSaleInputs(admin);
+  const cold = rewarm
+    ? await serveWarmUps(strategy, instances, warmCarts, warmSku, 1, options.tag)
+    : 0;
 
   const writesBefore = proxy.clientWrites;
   const cpuBefore = {

@@ -453,7 +453,7 @@ function targets(report: any): Target[] {
       l.soldOutP99Ms < goal,
     );
   }
-  const verdict = bucketVerdict(report.lambda);
+  const verdict = report.buckets as BucketVerdict | null;
   if (verdict) {
     target(
       `hot-SKU buckets: at most (no stock row shared) against one hot row, ${verdict.instances} instances, ${verdict.delayMs} ms`,
@@ -518,6 +518,7 @@ function targets(report: any): Target[] {
  * buyers served at once does (the `-unshared` sale: one SKU per instance). So that sale against
  * the one-row sale at the same point bounds their gain; below 1.3x they are not worth building.
  */
+type BucketVerdict = NonNullable<ReturnType<typeof bucketVerdict>>;
 function bucketVerdict(lambda: LambdaResult[]) {
   const bound = lambda.filter((l) => l.strategy === "flashstock-unshared");
   const first = bound[0];
@@ -583,7 +584,7 @@ function renderReport(report: any): string {
       `| ${h.consumers ? "running" : "idle"} | ${h.connections} | ${h.buyers} | ${h.stock} | ${h.sold} | ${h.refused} | ${h.other} | ${fmt(h.throughput)} | ${fmt(h.p50Ms, 1)} | ${fmt(h.p99Ms, 1)} | ${fmt(h.ceiling)} | ${fmt(h.ratioToCeiling, 2)} |`,
     );
   }
-  const verdict = bucketVerdict(report.lambda as LambdaResult[]);
+  const verdict = report.buckets as BucketVerdict | null;
   if (verdict) {
     lines.push(
       "",
