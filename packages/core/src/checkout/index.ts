@@ -127,7 +127,7 @@ export interface PlaceOrderOptions {
 }
 
 // One flush covers every commit written before it began, so concurrent checkouts share one call
-// (see durable_orders in the migrations), each learning whether its own order survived.
+// (durable_orders.sql beside this file), each learning whether its own order survived.
 const durableOrdersOf = perKey((db: Queryable) =>
   batched(async (ids: string[]) => {
     const { rows } = await db.query<{ id: string }>(
@@ -155,7 +155,7 @@ function flushModeFor(db: Queryable): FlushMode {
 type PlaceOrderAnswer = { replayed: boolean; order: unknown; events: DomainEvent[] };
 
 /**
- * Turns a cart into an order in one database call (see place_order in the migrations): the
+ * Turns a cart into an order in one database call (place_order.sql beside this file): the
  * idempotency key, the cart, the duplicate check, the order, its outbox events and then the
  * conditional stock decrements, all committed together or not at all. Nothing is reported before
  * the order is on disk (see FlushMode).
